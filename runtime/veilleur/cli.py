@@ -1,0 +1,67 @@
+"""The ``veilleur`` command: runtime commands plus the pipeline stages.
+
+Stage commands import their stage lazily, so a runtime-only install runs ``replay`` and
+``serve`` without torch, and the stage commands say which extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+import typer
+
+from veilleur.runtime.cli import app
+
+# Air-gapped by construction (EX-110, ARCH-002): no telemetry, no update checks.
+OFFLINE_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "NO_ALBUMENTATIONS_UPDATE": "1",
+    "FIFTYONE_DO_NOT_TRACK": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+}
+
+STAGES = {
+    "synth": ("veilleur.data.stages.synth", "Generate the synthetic demo clips and ground truth."),
+    "prepare": ("veilleur.data.stages.prepare", "Extract frames, split by clip, validate (GX)."),
+    "train": ("veilleur.training.stages.train", "Train the detector (Lightning, MLflow)."),
+    "export": ("veilleur.training.stages.export", "Export ONNX with metadata; check parity."),
+    "evaluate": ("veilleur.evaluation.stages.evaluate", "COCO mAP and per-event metrics."),
+    "report": ("veilleur.evaluation.stages.report", "Write the French validation report."),
+}
+
+
+def _stage_command(module: str, help_text: str) -> None:
+    name = module.rsplit(".", 1)[1]
+
+    @app.command(
+        name,
+        help=help_text + " Options: see `veilleur " + name + " --help`.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )
+    def _run(ctx: typer.Context) -> None:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            typer.echo(
+                f"erreur: {exc}. This command needs the training stack: "
+                "pip install 'veilleur[train]'",
+                err=True,
+            )
+            raise typer.Exit(5) from None
+        raise typer.Exit(int(mod.main(list(ctx.args)) or 0))
+
+
+for _module, _help in STAGES.values():
+    _stage_command(_module, _help)
+
+
+def main() -> None:
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,1 @@
+"""Pure vocabulary types shared by every stage: taxonomy, events, detections, geometry, alerts."""

@@ -1,0 +1,145 @@
+"""``Detections``: the one vocabulary type for boxes, shared by runtime, evaluation and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+IntArray = NDArray[np.int64]
+
+
+def _as_float(a: Any, shape: tuple[int, ...]) -> FloatArray:
+    return np.asarray(a, dtype=np.float32).reshape(shape)
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Parallel arrays describing N boxes in pixel coordinates of one frame.
+
+    Attributes:
+        xyxy: (N, 4) float32, ``x1, y1, x2, y2`` in pixels.
+        confidence: (N,) float32 in 0–1.
+        class_id: (N,) int64, taxonomy ids (:mod:`veilleur.runtime.core.taxonomy`).
+        tracker_id: (N,) int64, ``-1`` until a tracker assigns one.
+
+    Example:
+        >>> d = Detections.from_arrays([[0, 0, 10, 20]], [0.9], [0])
+        >>> len(d), d.foot_points().tolist()
+        (1, [[5.0, 20.0]])
+    """
+
+    xyxy: FloatArray
+    confidence: FloatArray
+    class_id: IntArray
+    tracker_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        n = self.xyxy.shape[0]
+        if self.xyxy.shape != (n, 4):
+            raise ValueError(f"xyxy must be (N, 4), got {self.xyxy.shape}")
+        if self.confidence.shape != (n,) or self.class_id.shape != (n,):
+            raise ValueError("confidence and class_id must have one entry per box")
+        if self.tracker_id.shape != (n,):
+            if self.tracker_id.size == 0:
+                object.__setattr__(self, "tracker_id", np.full(n, -1, dtype=np.int64))
+            else:
+                raise ValueError("tracker_id must have one entry per box")
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(
+            xyxy=np.zeros((0, 4), dtype=np.float32),
+            confidence=np.zeros(0, dtype=np.float32),
+            class_id=np.zeros(0, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        xyxy: Any,
+        confidence: Any,
+        class_id: Any,
+        tracker_id: Any | None = None,
+    ) -> Detections:
+        n = len(confidence)
+        return cls(
+            xyxy=_as_float(xyxy, (n, 4)),
+            confidence=_as_float(confidence, (n,)),
+            class_id=np.asarray(class_id, dtype=np.int64).reshape(n),
+            tracker_id=(
+                np.full(n, -1, dtype=np.int64)
+                if tracker_id is None
+                else np.asarray(tracker_id, dtype=np.int64).reshape(n)
+            ),
+        )
+
+    def __len__(self) -> int:
+        return int(self.xyxy.shape[0])
+
+    def __getitem__(self, index: Any) -> Detections:
+        """Select boxes with a boolean mask, an index array or a slice."""
+        if isinstance(index, int | np.integer):
+            index = [int(index)]
+        return Detections(
+            xyxy=self.xyxy[index].reshape(-1, 4),
+            confidence=self.confidence[index].reshape(-1),
+            class_id=self.class_id[index].reshape(-1),
+            tracker_id=self.tracker_id[index].reshape(-1),
+        )
+
+    def with_tracker_ids(self, tracker_id: IntArray) -> Detections:
+        return Detections(self.xyxy, self.confidence, self.class_id, tracker_id.astype(np.int64))
+
+    def foot_points(self) -> FloatArray:
+        """Bottom-centre of each box: where a person or vehicle touches the ground."""
+        x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
+        return np.stack([x, self.xyxy[:, 3]], axis=1).astype(np.float32)
+
+    def centers(self) -> FloatArray:
+        return ((self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2).astype(np.float32)
+
+    def area(self) -> FloatArray:
+        wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
+        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+
+    def scaled(self, sx: float, sy: float) -> Detections:
+        """Boxes with x multiplied by ``sx`` and y by ``sy`` (e.g. pixels → normalised)."""
+        factor = np.array([sx, sy, sx, sy], dtype=np.float32)
+        return Detections(self.xyxy * factor, self.confidence, self.class_id, self.tracker_id)
+
+
+def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes → (N, M)."""
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros((a.shape[0], b.shape[0]), dtype=np.float32)
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def nms(xyxy: FloatArray, scores: FloatArray, class_id: IntArray, iou: float) -> IntArray:
+    """Class-aware non-maximum suppression; returns kept indices, best score first."""
+    if xyxy.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Offsetting boxes per class makes one pass class-aware (boxes of different classes
+    # never overlap).
+    offset = class_id.astype(np.float32)[:, None] * (float(xyxy.max()) + 1.0)
+    boxes = xyxy + offset
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size > 0:
+        i = int(order[0])
+        keep.append(i)
+        if order.size == 1:
+            break
+        ious = box_iou(boxes[i : i + 1], boxes[order[1:]])[0]
+        order = order[1:][ious <= iou]
+    return np.asarray(keep, dtype=np.int64)

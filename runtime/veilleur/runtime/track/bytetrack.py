@@ -1,0 +1,162 @@
+"""ByteTrack-style multi-object tracker (pure numpy, time in seconds, no clock).
+
+Two association passes per frame, as in ByteTrack (Zhang et al., 2022): confident detections
+first, then low-score ones against the tracks still unmatched, so a partly occluded person keeps
+its id. Motion is a constant-velocity prediction of the box, smoothed exponentially. Tracks are
+class-consistent, confirmed after ``min_hits`` matches and dropped after ``max_lost_s`` seconds
+without a match. Ages are in seconds, not frames, so the tracker works at any analysis rate
+(EX-007).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from veilleur.runtime.core.detections import Detections, box_iou
+
+
+@dataclass
+class Track:
+    track_id: int
+    class_id: int
+    box: NDArray[np.float32]
+    velocity: NDArray[np.float32]
+    score: float
+    last_t: float
+    first_t: float
+    hits: int = 1
+    confirmed: bool = False
+    history: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def predict(self, t: float) -> NDArray[np.float32]:
+        dt = max(0.0, t - self.last_t)
+        return (self.box + self.velocity * dt).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    high_score: float = 0.5
+    low_score: float = 0.1
+    match_iou: float = 0.2
+    min_hits: int = 2
+    max_lost_s: float = 2.0
+    velocity_smoothing: float = 0.6
+    history_s: float = 10.0
+
+
+def _greedy_match(
+    iou: NDArray[np.float32], threshold: float
+) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Greedy highest-IoU-first matching; returns pairs and unmatched rows / columns."""
+    pairs: list[tuple[int, int]] = []
+    if iou.size:
+        order = np.dstack(np.unravel_index(np.argsort(-iou, axis=None), iou.shape))[0]
+        used_r: set[int] = set()
+        used_c: set[int] = set()
+        for r, c in order:
+            if iou[r, c] < threshold:
+                break
+            if r in used_r or c in used_c:
+                continue
+            pairs.append((int(r), int(c)))
+            used_r.add(int(r))
+            used_c.add(int(c))
+    rows = sorted(set(range(iou.shape[0])) - {p[0] for p in pairs})
+    cols = sorted(set(range(iou.shape[1])) - {p[1] for p in pairs})
+    return pairs, rows, cols
+
+
+class ByteTracker:
+    """Assigns stable ``tracker_id``s to detections, frame after frame.
+
+    Example:
+        >>> tr = ByteTracker()
+        >>> d = Detections.from_arrays([[0, 0, 10, 10]], [0.9], [0])
+        >>> tr.update(d, 0.0).tracker_id.tolist(), tr.update(d, 0.1).tracker_id.tolist()
+        ([-1], [1])
+    """
+
+    def __init__(self, params: TrackerParams | None = None) -> None:
+        self.params = params or TrackerParams()
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def update(self, dets: Detections, t: float) -> Detections:
+        """Match ``dets`` (at stream time ``t`` seconds) to tracks.
+
+        Returns:
+            The detections with ``tracker_id`` set for those matched to a confirmed track
+            (``-1`` for unconfirmed or unmatched low-score boxes).
+        """
+        p = self.params
+        ids = np.full(len(dets), -1, dtype=np.int64)
+        self.tracks = [tr for tr in self.tracks if t - tr.last_t <= p.max_lost_s]
+        high = np.flatnonzero(dets.confidence >= p.high_score)
+        low = np.flatnonzero((dets.confidence < p.high_score) & (dets.confidence >= p.low_score))
+
+        unmatched_tracks = list(range(len(self.tracks)))
+        for det_idx, allow_new in ((high, True), (low, False)):
+            if len(det_idx) == 0:
+                continue
+            cand = [self.tracks[i] for i in unmatched_tracks]
+            pred = np.array([tr.predict(t) for tr in cand], dtype=np.float32).reshape(-1, 4)
+            iou = box_iou(pred, dets.xyxy[det_idx])
+            same_class = (
+                np.array([tr.class_id for tr in cand])[:, None] == dets.class_id[det_idx][None, :]
+            )
+            iou = np.where(same_class, iou, 0.0).astype(np.float32)
+            pairs, free_rows, free_cols = _greedy_match(iou, p.match_iou)
+            for r, c in pairs:
+                tr = cand[r]
+                d = int(det_idx[c])
+                self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t)
+                if tr.confirmed:
+                    ids[d] = tr.track_id
+            unmatched_tracks = [unmatched_tracks[r] for r in free_rows]
+            if allow_new:
+                for c in free_cols:
+                    d = int(det_idx[c])
+                    self.tracks.append(
+                        Track(
+                            track_id=self._next_id,
+                            class_id=int(dets.class_id[d]),
+                            box=dets.xyxy[d].copy(),
+                            velocity=np.zeros(4, dtype=np.float32),
+                            score=float(dets.confidence[d]),
+                            last_t=t,
+                            first_t=t,
+                            history=[self._foot(dets.xyxy[d], t)],
+                        )
+                    )
+                    self._next_id += 1
+        return dets.with_tracker_ids(ids)
+
+    @staticmethod
+    def _foot(box: NDArray[np.float32], t: float) -> tuple[float, float, float]:
+        return (t, float(box[0] + box[2]) / 2, float(box[3]))
+
+    def _apply(self, tr: Track, box: NDArray[np.float32], score: float, t: float) -> None:
+        p = self.params
+        dt = t - tr.last_t
+        if dt > 0:
+            v = (box - tr.box) / dt
+            tr.velocity = (p.velocity_smoothing * tr.velocity + (1 - p.velocity_smoothing) * v).astype(
+                np.float32
+            )
+        tr.box = box.copy()
+        tr.score = score
+        tr.last_t = t
+        tr.hits += 1
+        tr.confirmed = tr.confirmed or tr.hits >= p.min_hits
+        tr.history.append(self._foot(box, t))
+        while tr.history and t - tr.history[0][0] > p.history_s:
+            tr.history.pop(0)
+
+    def track(self, track_id: int) -> Track | None:
+        for tr in self.tracks:
+            if tr.track_id == track_id:
+                return tr
+        return None
