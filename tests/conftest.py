@@ -33,3 +33,34 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return SHARED
+
+
+# --- requirement traceability: record each test's req marks and outcome -------------------
+_REQ_RESULTS: dict[str, dict[str, object]] = {}
+REQ_RESULTS_PATH = REPO_ROOT / ".cache" / "req-results.json"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        reqs = [str(r) for m in item.iter_markers("req") for r in m.args]
+        if reqs:
+            _REQ_RESULTS[item.nodeid] = {"reqs": sorted(set(reqs)), "outcome": "not run"}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    entry = _REQ_RESULTS.get(report.nodeid)
+    if entry is None:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        entry["outcome"] = report.outcome
+    elif report.outcome == "failed":
+        entry["outcome"] = "failed"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.option.collectonly or not _REQ_RESULTS:
+        return
+    import json
+
+    REQ_RESULTS_PATH.parent.mkdir(exist_ok=True)
+    REQ_RESULTS_PATH.write_text(json.dumps(_REQ_RESULTS, indent=1, sort_keys=True))

@@ -1,4 +1,6 @@
-"""Veilleur runtime: the light on-site core (sources, detector, tracker, analytics, rules, journal, API).
+"""Veilleur runtime: the light on-site core.
+
+Sources, detector, tracker, analytics, rules, journal, API.
 
 It never imports the training stack (torch, lightning, mlflow, fiftyone).
 """

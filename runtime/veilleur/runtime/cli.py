@@ -108,7 +108,9 @@ def serve_cmd(
     for cam in site.cameras:
         src = camera_source(config, cam)
         if not cam.source.is_stream and not Path(src).is_file():
-            raise _fail(f"{config}: cameras.{cam.id}.source.url: file not found: {src}", EXIT_SOURCE)
+            raise _fail(
+                f"{config}: cameras.{cam.id}.source.url: file not found: {src}", EXIT_SOURCE
+            )
     jr = Journal(journal)
     engine = Engine(site, detector, detector.info.sha256, journal=jr)
     runtime = LiveRuntime(engine, config)

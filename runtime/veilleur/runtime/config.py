@@ -95,7 +95,7 @@ class _RuleBase(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     enabled: bool = True
     zone: str = Field(description="Id of the zone the rule watches.")
-    classes: list[ClassName] = Field(default_factory=lambda: ["person"])
+    classes: list[ClassName] = Field(default_factory=lambda: ["person"])  # type: ignore[arg-type]
     cooldown_s: float = Field(
         10.0, ge=0.0, description="Minimum delay between two alerts of this rule for one track."
     )

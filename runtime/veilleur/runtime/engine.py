@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.analytics.rules import RuleSet
 from veilleur.runtime.config import CameraConfig, SiteConfig, resolve_path
@@ -26,9 +29,9 @@ log = logging.getLogger(__name__)
 
 
 class Detector(Protocol):
-    """What the engine needs of a detector (see :class:`~veilleur.runtime.detect.onnx.OnnxDetector`)."""
+    """What the engine needs of a detector (e.g. :class:`.detect.onnx.OnnxDetector`)."""
 
-    def detect_batch(self, frames: list[object]) -> list[Detections]: ...
+    def detect_batch(self, frames: list[NDArray[np.uint8]]) -> list[Detections]: ...
 
 
 @dataclass

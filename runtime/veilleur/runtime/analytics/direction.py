@@ -39,7 +39,7 @@ class WrongWay:
         hits: list[RuleHit] = []
         feet = dets.foot_points()
         idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))
-        inside = points_in_polygon(feet[idx], self.polygon) if len(idx) else []
+        inside = points_in_polygon(feet[idx], self.polygon)
         seen: set[int] = set()
         for i, is_in in zip(idx, inside, strict=True):
             tid = int(dets.tracker_id[i])
@@ -52,7 +52,7 @@ class WrongWay:
                 self._wrong_since.pop(tid, None)
                 continue
             dt = h[-1][0] - h[0][0]
-            motion = np.array([h[-1][1] - h[0][1], h[-1][2] - h[0][2]]) / dt
+            motion = np.array([h[-1][1] - h[0][1], h[-1][2] - h[0][2]], dtype=np.float32) / dt
             if float(np.linalg.norm(motion)) < self.min_speed:
                 self._wrong_since.pop(tid, None)
                 continue

@@ -35,9 +35,7 @@ def _franchissement(rule: RuleConfig, zone: ZoneConfig) -> Analyzer:
     assert isinstance(rule, FranchissementRule)
     if zone.kind == "line":
         a, b = _pts(zone)
-        return LineCrossing(
-            rule.id, zone.id, a, b, _classes(rule), rule.direction, rule.cooldown_s
-        )
+        return LineCrossing(rule.id, zone.id, a, b, _classes(rule), rule.direction, rule.cooldown_s)
     return ZonePresence(
         rule.id, zone.id, _pts(zone), _classes(rule), rule.min_duration_s, rule.cooldown_s
     )

@@ -33,7 +33,7 @@ class ZonePresence:
         hits: list[RuleHit] = []
         mask = (dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids))
         idx = np.flatnonzero(mask)
-        inside = points_in_polygon(dets.foot_points()[idx], self.polygon) if len(idx) else []
+        inside = points_in_polygon(dets.foot_points()[idx], self.polygon)
         present: set[int] = set()
         for i, is_in in zip(idx, inside, strict=True):
             if not is_in:

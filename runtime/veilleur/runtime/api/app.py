@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, Query
@@ -79,7 +79,9 @@ def _health(journal: Journal, runtime: LiveRuntime | None, started: float) -> He
     if runtime is not None:
         for cid, w in runtime.workers.items():
             if w.status.connected:
-                comps.append(ComponentHealth(name=f"camera:{cid}", level="vert", reason="flux reçu"))
+                comps.append(
+                    ComponentHealth(name=f"camera:{cid}", level="vert", reason="flux reçu")
+                )
             elif w.finished and w.status.last_error is None:
                 comps.append(
                     ComponentHealth(name=f"camera:{cid}", level="jaune", reason="fichier terminé")

@@ -103,7 +103,7 @@ class Detections:
         return ((self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2).astype(np.float32)
 
     def area(self) -> FloatArray:
-        wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
+        wh: FloatArray = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
         return (wh[:, 0] * wh[:, 1]).astype(np.float32)
 
     def scaled(self, sx: float, sy: float) -> Detections:
@@ -122,7 +122,8 @@ def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
     area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+    iou: FloatArray = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+    return iou
 
 
 def nms(xyxy: FloatArray, scores: FloatArray, class_id: IntArray, iou: float) -> IntArray:

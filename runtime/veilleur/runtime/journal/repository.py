@@ -125,9 +125,7 @@ class Journal:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        q = select(entries.c.seq, entries.c.payload, entries.c.hash).order_by(
-            entries.c.seq.desc()
-        )
+        q = select(entries.c.seq, entries.c.payload, entries.c.hash).order_by(entries.c.seq.desc())
         if kind:
             q = q.where(entries.c.kind == kind)
         if camera_id:

@@ -143,9 +143,9 @@ class ByteTracker:
         dt = t - tr.last_t
         if dt > 0:
             v = (box - tr.box) / dt
-            tr.velocity = (p.velocity_smoothing * tr.velocity + (1 - p.velocity_smoothing) * v).astype(
-                np.float32
-            )
+            tr.velocity = (
+                p.velocity_smoothing * tr.velocity + (1 - p.velocity_smoothing) * v
+            ).astype(np.float32)
         tr.box = box.copy()
         tr.score = score
         tr.last_t = t
