@@ -48,7 +48,13 @@ def _open(url: str, transport: str, timeout_s: float) -> Any:
     return av.open(url, options=options)
 
 
-def _frames(container: Any, label: str, analysis_fps: float) -> Iterator[Frame]:
+def _frames(
+    container: Any, analysis_fps: float, decoded: list[int] | None = None
+) -> Iterator[Frame]:
+    """Decode the first video stream, keeping frames at ``analysis_fps``.
+
+    ``decoded[0]`` counts every decoded frame (kept or not), for truncation checks.
+    """
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     rate = float(stream.average_rate or stream.guessed_rate or 25)
@@ -56,6 +62,8 @@ def _frames(container: Any, label: str, analysis_fps: float) -> Iterator[Frame]:
     next_t = 0.0
     t0: float | None = None
     for index, frame in enumerate(container.decode(stream)):
+        if decoded is not None:
+            decoded[0] = index + 1
         if frame.pts is not None and frame.time_base is not None:
             t = float(frame.pts * frame.time_base)
         else:
@@ -85,15 +93,19 @@ def read_file(path: Path | str, analysis_fps: float = 0.0) -> Iterator[Frame]:
     try:
         if not container.streams.video:
             raise SourceError(f"{path}: no video stream in the file")
-        n = 0
+        decoded = [0]
+        declared = int(container.streams.video[0].frames or 0)
         try:
-            for frame in _frames(container, str(path), analysis_fps):
-                n += 1
-                yield frame
+            yield from _frames(container, analysis_fps, decoded)
         except av.error.FFmpegError as exc:
-            raise SourceError(f"{path}: corrupt video after {n} frames ({exc})") from None
-        if n == 0:
+            raise SourceError(f"{path}: corrupt video after {decoded[0]} frames ({exc})") from None
+        if decoded[0] == 0:
             raise SourceError(f"{path}: no decodable frame in the file")
+        if declared and decoded[0] < declared - 2:
+            raise SourceError(
+                f"{path}: truncated or corrupt video: decoded {decoded[0]} of the "
+                f"{declared} frames the file declares (frames before the break were analysed)"
+            )
     finally:
         container.close()
 
@@ -142,7 +154,7 @@ def read_stream(
         if origin is None:
             origin = wall0
         try:
-            for frame in _frames(container, url, analysis_fps):
+            for frame in _frames(container, analysis_fps):
                 if stop():
                     return
                 status.last_frame_utc = time.time()

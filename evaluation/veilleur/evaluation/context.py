@@ -1,0 +1,151 @@
+"""Build the report's :class:`ReportContext` from the evaluate stage's raw outputs.
+
+The evaluate stage runs the expensive part (inference on test images, replay of test clips)
+once and saves the raw predictions and alerts; metrics are recomputed from them here, by the
+pure functions, so the report stage and ``metrics.json`` always agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from veilleur.evaluation.detection_metrics import evaluate_coco
+from veilleur.evaluation.event_gt import load_ground_truth
+from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
+from veilleur.evaluation.event_metrics import evaluate_events
+from veilleur.evaluation.params import EvaluateParams
+from veilleur.evaluation.provenance import dvc_out_hash, git_commit, model_sidecar
+from veilleur.evaluation.report_context import (
+    DatasetInfo,
+    ModelInfo,
+    Provenance,
+    ReportContext,
+    SplitCounts,
+)
+from veilleur.evaluation.slices import evaluate_slices
+from veilleur.runtime import ENGINE_VERSION
+from veilleur.runtime.analytics.rules import ANALYZERS
+from veilleur.runtime.detect.onnx import file_sha256
+
+RAW_PREDICTIONS = "detections.json"
+RAW_ALERTS = "alerts.jsonl"
+RAW_RUN = "run.json"
+
+
+def implemented_events() -> list[str]:
+    """Event types the runtime's rules registry implements (one source of truth)."""
+    return [str(e) for e in ANALYZERS]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def build_context(
+    data_dir: Path, model: Path, eval_dir: Path, params: EvaluateParams
+) -> ReportContext:
+    """Assemble everything the report shows from the prepared data and the raw outputs."""
+    manifest = _read_json(data_dir / "manifest.json")
+    splits = _read_json(data_dir / "splits.json")
+    run = _read_json(eval_dir / RAW_RUN)
+    test_clips = {c: splits["clips"][c] for c in splits["test"]}
+
+    gt = load_ground_truth(Path(e["events"]) for e in test_clips.values())
+    alerts = [
+        PredictedAlert.from_record(rec, rec["clip"])
+        for line in (eval_dir / RAW_ALERTS).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for rec in [json.loads(line)]
+    ]
+    events = implemented_events()
+    tol = Tolerance(params.tolerance_before_s, params.tolerance_after_s)
+    kw: dict[str, Any] = {
+        "event_types": events,
+        "tolerance": tol,
+        "n_bootstrap": params.n_bootstrap,
+        "seed": params.seed,
+    }
+    event_eval = evaluate_events(list(gt.events), alerts, gt.clips, **kw)
+    slices = evaluate_slices(list(gt.events), alerts, gt.clips, **kw)
+
+    coco_gt = _read_json(data_dir / "test" / "annotations.json")
+    detection = evaluate_coco(coco_gt, _read_json(eval_dir / RAW_PREDICTIONS))
+
+    side = model_sidecar(model)
+    export_report = model.parent / "export_report.json"
+    parity = _read_json(export_report).get("max_abs_diff") if export_report.is_file() else None
+    counts = manifest.get("counts", {})
+    return ReportContext(
+        dataset=DatasetInfo(
+            version=str(manifest["dataset_version"]),
+            splits=[
+                SplitCounts(
+                    split=s,
+                    clips=int(counts[s]["clips"]),
+                    frames=int(counts[s]["images"]),
+                    boxes_per_class=dict(counts[s]["boxes_per_class"]),
+                )
+                for s in ("train", "val", "test")
+                if s in counts
+            ],
+            dvc_hash=dvc_out_hash(str(data_dir)),
+            generator_version=(manifest.get("source") or {}).get("generator_version"),
+            description=(
+                "Scènes synthétiques générées par « veilleur synth » (graine "
+                f"{(manifest.get('source') or {}).get('seed')}), réparties par séquence entre "
+                "apprentissage, validation et test."
+            ),
+        ),
+        model=ModelInfo(
+            name=model.name,
+            classes=list(side.get("classes", [])),
+            input_size=tuple(side.get("input_size", (0, 0))),
+            sha256=run["model_sha256"],
+            mlflow_run_id=side.get("mlflow_run_id"),
+            onnx_parity_max_abs_diff=parity,
+            opset=side.get("opset"),
+        ),
+        detection=detection,
+        events=event_eval,
+        implemented_events=events,
+        slices=slices,
+        provenance=Provenance(
+            generated_utc=datetime.now(UTC),
+            config_version=run["config_version"],
+            code_commit=git_commit(),
+            engine_version=ENGINE_VERSION,
+        ),
+        synthetic_data=True,
+    )
+
+
+def combined_config_version(versions: list[str]) -> str:
+    """One version for several site configurations (one per replayed clip)."""
+    if len(set(versions)) == 1:
+        return versions[0]
+    return hashlib.sha256(",".join(sorted(versions)).encode()).hexdigest()[:16]
+
+
+def write_raw(
+    eval_dir: Path,
+    predictions: list[dict[str, Any]],
+    alerts: list[dict[str, Any]],
+    model: Path,
+    config_versions: list[str],
+) -> None:
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    (eval_dir / RAW_PREDICTIONS).write_text(json.dumps(predictions), encoding="utf-8")
+    with (eval_dir / RAW_ALERTS).open("w", encoding="utf-8") as f:
+        for a in alerts:
+            f.write(json.dumps(a, ensure_ascii=False, sort_keys=True) + "\n")
+    run = {
+        "model": str(model),
+        "model_sha256": file_sha256(model),
+        "config_version": combined_config_version(config_versions),
+        "engine_version": ENGINE_VERSION,
+    }
+    (eval_dir / RAW_RUN).write_text(json.dumps(run, indent=1), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""DVC stage entry points of the evaluation (``python -m veilleur.evaluation.stages.<name>``)."""
