@@ -1,0 +1,1 @@
+"""Veilleur data stages: synthetic clips, preparation, validation, splits."""
