@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the env
+import pandas as pd
 
 from veilleur.data.splits import SPLITS
 from veilleur.runtime.core.taxonomy import CLASSES

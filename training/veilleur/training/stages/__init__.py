@@ -1,0 +1,1 @@
+"""DVC stage entry points (``python -m veilleur.training.stages.<name>``)."""

@@ -1,0 +1,96 @@
+"""MLflow and provenance helpers (tracking server: a local SQLite store, never the network).
+
+Call :func:`veilleur.training.env.air_gap` before importing this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import mlflow
+from mlflow.entities import Metric
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "unknown"
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """``git rev-parse HEAD`` of ``cwd``, or ``"unknown"`` outside a repository."""
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return UNKNOWN
+    return res.stdout.strip() or UNKNOWN
+
+
+def read_dataset_version(data_dir: Path) -> str:
+    """``dataset_version`` of ``DATA/manifest.json`` (contract §6).
+
+    Raises:
+        FileNotFoundError: when the manifest is missing (run the prepare stage first).
+    """
+    path = data_dir / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the prepare stage first")
+    version = json.loads(path.read_text(encoding="utf-8")).get("dataset_version")
+    if not version:
+        raise ValueError(f"{path} has no 'dataset_version'")
+    return str(version)
+
+
+def ensure_experiment(tracking_uri: str, name: str, artifact_root: Path) -> str:
+    """Point MLflow at ``tracking_uri`` and return the id of experiment ``name``.
+
+    A new experiment stores its artefacts under ``artifact_root`` (never ``./mlruns``).
+    """
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    artifact_root.mkdir(parents=True, exist_ok=True)
+    return str(mlflow.create_experiment(name, artifact_location=artifact_root.resolve().as_uri()))
+
+
+def log_artifacts(tracking_uri: str, run_id: str, paths: list[Path]) -> None:
+    """Attach files to an existing (possibly finished) run."""
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    for path in paths:
+        client.log_artifact(run_id, str(path))
+
+
+class MlflowEpochMetrics(L.Callback):
+    """Logs Lightning's epoch-level metrics (train and val) and the learning rate."""
+
+    def __init__(self, tracking_uri: str, run_id: str) -> None:
+        self.client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+        self.run_id = run_id
+        self.history: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if trainer.optimizers:
+            metrics["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        step, now = int(trainer.current_epoch), int(time.time() * 1000)
+        self.client.log_batch(
+            self.run_id, metrics=[Metric(k, v, now, step) for k, v in sorted(metrics.items())]
+        )
+        self.history.append({"epoch": float(step), **metrics})
+        log.info(
+            "epoch %d: %s",
+            step,
+            ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if "loss_" not in k),
+        )
