@@ -48,13 +48,18 @@ def test_invalid_config_names_file_and_field(tmp_path: Path, yolox: str):
 @pytest.mark.parametrize(
     ("make_clip", "message"),
     [
-        (lambda p, real: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 1000), "not a readable video"),
+        (
+            lambda p, real: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 1000),
+            "not a readable video",
+        ),
         (lambda p, real: p.write_bytes(real.read_bytes()[:200_000]), "truncated or corrupt"),
         (lambda p, real: None, "video file not found"),
     ],
     ids=["garbage", "truncated", "missing"],
 )
-def test_corrupt_clip_is_a_clear_error(tmp_path: Path, yolox: str, shared_dir: Path, make_clip, message):
+def test_corrupt_clip_is_a_clear_error(
+    tmp_path: Path, yolox: str, shared_dir: Path, make_clip, message
+):
     clip = tmp_path / "clip.mp4"
     make_clip(clip, shared_dir / "video" / "one-by-one-person-detection.mp4")
     site = write_site(tmp_path / "site.yaml", "clip.mp4", yolox)

@@ -35,8 +35,7 @@ from typing import Any
 
 import av
 import cv2
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from veilleur.data.splits import SPLITS, SplitClip, SplitFractions, SplitName, Splits, split_clips
 from veilleur.runtime.core.taxonomy import CLASSES, coco_categories
@@ -67,25 +66,6 @@ class PrepareParams(BaseModel, frozen=True, extra="forbid"):
     min_box_px: float = Field(
         default=2.0, ge=0.0, description="drop boxes narrower or shorter than this (pixels)"
     )
-
-
-def load_params(path: Path | None, section: str = "prepare") -> PrepareParams:
-    """Read ``section`` of a ``params.yaml``; defaults when the file or section is absent.
-
-    Raises:
-        PrepareError: the file is not a YAML mapping, or the section has unknown keys or bad
-            values (the message names them).
-    """
-    if path is None or not path.exists():
-        return PrepareParams()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict):
-        raise PrepareError(f"{path}: expected a YAML mapping with a {section!r} section")
-    values = raw.get(section) or {}
-    try:
-        return PrepareParams.model_validate(values)
-    except ValidationError as exc:
-        raise PrepareError(f"{path}: invalid {section!r} section: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from veilleur.data.provenance import dvc_out_hash, git_commit
 from veilleur.evaluation.detection_metrics import evaluate_coco
 from veilleur.evaluation.event_gt import load_ground_truth
 from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
 from veilleur.evaluation.event_metrics import evaluate_events
 from veilleur.evaluation.params import EvaluateParams
-from veilleur.evaluation.provenance import dvc_out_hash, git_commit, model_sidecar
 from veilleur.evaluation.report_context import (
     DatasetInfo,
     ModelInfo,
@@ -29,7 +29,7 @@ from veilleur.evaluation.report_context import (
 from veilleur.evaluation.slices import evaluate_slices
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.analytics.rules import ANALYZERS
-from veilleur.runtime.detect.onnx import file_sha256
+from veilleur.runtime.detect.onnx import file_sha256, read_sidecar
 
 RAW_PREDICTIONS = "detections.json"
 RAW_ALERTS = "alerts.jsonl"
@@ -75,7 +75,7 @@ def build_context(
     coco_gt = _read_json(data_dir / "test" / "annotations.json")
     detection = evaluate_coco(coco_gt, _read_json(eval_dir / RAW_PREDICTIONS))
 
-    side = model_sidecar(model)
+    side = read_sidecar(model)
     export_report = model.parent / "export_report.json"
     parity = _read_json(export_report).get("max_abs_diff") if export_report.is_file() else None
     counts = manifest.get("counts", {})

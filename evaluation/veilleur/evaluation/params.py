@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,10 +17,3 @@ class EvaluateParams(BaseModel):
     n_bootstrap: int = Field(1000, ge=0)
     seed: int = 0
     batch_size: int = Field(8, ge=1)
-
-
-def load_params(path: Path | None, section: str = "evaluate") -> EvaluateParams:
-    if path is None or not path.is_file():
-        return EvaluateParams()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return EvaluateParams.model_validate(doc.get(section) or {})

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -236,8 +236,8 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid site configuration ({err.error_count()} error(s))"]
+def _format_errors(source: str, err: ValidationError, what: str = "site configuration") -> str:
+    lines = [f"{source}: invalid {what} ({err.error_count()} error(s))"]
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(root)"
         msg = e["msg"]
@@ -285,6 +285,42 @@ def resolve_path(config_path: Path | str, value: Path | str) -> Path:
     return p if p.is_absolute() else (Path(config_path).parent / p)
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
+class ParamsError(ValueError):
+    """A pipeline parameters file that cannot be used; the message names file, section, field."""
+
+
+def load_params_section(path: Path | None, section: str, model: type[P]) -> P:
+    """Read one stage's section of ``params.yaml`` into its pydantic model.
+
+    The pipeline stages (synth, prepare, train, export, evaluate) all read their parameters
+    through this function. ``path=None`` or an absent (or empty) section gives the model's
+    defaults; a path that does not exist is an error, as is an unknown or invalid key.
+
+    Raises:
+        ParamsError: naming the file, the section and each offending field.
+    """
+    if path is None:
+        return model()
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read the parameters ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
+    values = doc.get(section) or {}
+    if not isinstance(values, dict):
+        raise ParamsError(f"{path}: section {section!r} must be a mapping")
+    try:
+        return model.model_validate(values)
+    except ValidationError as err:
+        raise ParamsError(_format_errors(str(path), err, f"{section!r} section")) from None
+
+
 def site_config_json_schema() -> dict[str, Any]:
     """JSON schema of the site configuration, for the operator UI and the docs."""
     return SiteConfig.model_json_schema()
@@ -298,11 +334,13 @@ __all__ = [
     "DensiteRule",
     "FranchissementRule",
     "ModelConfig",
+    "ParamsError",
     "RuleConfig",
     "SensCirculationRule",
     "SiteConfig",
     "SourceConfig",
     "ZoneConfig",
+    "load_params_section",
     "load_site_config",
     "parse_site_config",
     "resolve_path",

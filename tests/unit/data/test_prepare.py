@@ -22,12 +22,12 @@ import pytest
 from veilleur.data.prepare import (
     PrepareError,
     PrepareParams,
-    load_params,
     prepare_dataset,
     read_bundle,
 )
 from veilleur.data.splits import SPLITS
 from veilleur.data.stages import prepare as stage
+from veilleur.runtime.config import ParamsError, load_params_section
 from veilleur.runtime.core.taxonomy import CLASSES
 
 FPS = 12.5
@@ -306,7 +306,6 @@ def test_rerun_replaces_previous_output(bundle: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (None, PrepareParams()),
         ("other: {a: 1}\n", PrepareParams()),
         ("prepare:\n  frame_stride: 5\n  seed: 7\n", PrepareParams(frame_stride=5, seed=7)),
         (
@@ -315,11 +314,10 @@ def test_rerun_replaces_previous_output(bundle: Path, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_load_params(tmp_path: Path, text: str | None, expected: PrepareParams) -> None:
+def test_load_params(tmp_path: Path, text: str, expected: PrepareParams) -> None:
     path = tmp_path / "params.yaml"
-    if text is not None:
-        path.write_text(text, encoding="utf-8")
-    assert load_params(path) == expected
+    path.write_text(text, encoding="utf-8")
+    assert load_params_section(path, "prepare", PrepareParams) == expected
 
 
 @pytest.mark.parametrize(
@@ -334,8 +332,8 @@ def test_load_params(tmp_path: Path, text: str | None, expected: PrepareParams) 
 def test_load_params_rejects_bad_sections(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(PrepareError, match=match):
-        load_params(path)
+    with pytest.raises(ParamsError, match=match):
+        load_params_section(path, "prepare", PrepareParams)
 
 
 def test_missing_bundle_file_is_named(bundle_copy: Path, tmp_path: Path) -> None:
@@ -357,8 +355,6 @@ def test_stage_passes_on_good_bundle(bundle: Path, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     status = stage.main(
         [
-            "--params",
-            str(tmp_path / "absent.yaml"),
             "--raw",
             str(bundle),
             "--out",

@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
 from veilleur.runtime.config import (
     ConfigError,
     DensiteRule,
     FranchissementRule,
+    ParamsError,
+    load_params_section,
     load_site_config,
     parse_site_config,
 )
@@ -131,3 +134,36 @@ def test_load_roundtrip(tmp_path: Path):
     p = tmp_path / "ok.yaml"
     p.write_text(yaml.safe_dump(site()))
     assert load_site_config(p).cameras[0].id == "cam-01"
+
+
+class _Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    epochs: int = Field(3, ge=1)
+    lr: float = 0.01
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "message"),
+    [
+        ("stage:\n  epochs: 7\n", _Stage(epochs=7), None),
+        ("other: {a: 1}\n", _Stage(), None),
+        ("stage:\n", _Stage(), None),
+        ("stage:\n  epoch: 7\n", None, "'stage' section (1 error(s))\n  - epoch: unknown field"),
+        ("stage:\n  epochs: 0\n", None, "  - epochs: Input should be greater than or equal to 1"),
+        ("stage: [1, 2]\n", None, "section 'stage' must be a mapping"),
+        ("- a\n", None, "expected a mapping of sections"),
+        ("stage: {\n", None, "not valid YAML"),
+        (None, None, "cannot read the parameters"),
+    ],
+)
+def test_load_params_section(tmp_path: Path, text: str | None, expected: Any, message: str | None):
+    path = tmp_path / "params.yaml"
+    if text is not None:
+        path.write_text(text)
+    if message is None:
+        assert load_params_section(path, "stage", _Stage) == expected
+    else:
+        with pytest.raises(ParamsError) as exc:
+            load_params_section(path, "stage", _Stage)
+        assert str(path) in str(exc.value) and message in str(exc.value)
+    assert load_params_section(None, "stage", _Stage) == _Stage()

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from veilleur.training.config import ExportParams, TrainParams, load_params
+from veilleur.runtime.config import load_params_section
+from veilleur.training.config import ExportParams, TrainParams
 
 
 @pytest.mark.parametrize(
@@ -53,8 +54,9 @@ def test_export_params(raw: dict[str, Any], raises: AbstractContextManager[Any])
 def test_load_params(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("train:\n  epochs: 7\nexport:\n", encoding="utf-8")
-    assert load_params(path, "train", TrainParams).epochs == 7
-    assert load_params(path, "export", ExportParams) == ExportParams()
-    assert load_params(None, "train", TrainParams) == TrainParams()
-    with pytest.raises(ValueError, match="no 'evaluate:' section"):
-        load_params(path, "evaluate", TrainParams)
+    assert load_params_section(path, "train", TrainParams).epochs == 7
+    assert load_params_section(path, "export", ExportParams) == ExportParams()
+    assert load_params_section(None, "train", TrainParams) == TrainParams()
+    path.write_text("train:\n  epoch: 7\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"'train' section.*\n  - epoch: unknown field"):
+        load_params_section(path, "train", TrainParams)

@@ -7,16 +7,12 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, Field, field_validator
 
 ModelSize = Literal["nano", "small", "medium"]
 STRIDE_MULTIPLE = 32
-
-P = TypeVar("P", bound=BaseModel)
 
 
 class TrainParams(BaseModel, frozen=True, extra="forbid"):
@@ -68,17 +64,3 @@ class ExportParams(BaseModel, frozen=True, extra="forbid"):
     parity_tolerance: float = Field(1e-3, gt=0, description="Max abs diff allowed.")
     parity_confidence: float = Field(0.3, gt=0, lt=1, description="Threshold for agreement.")
     parity_nms_iou: float = Field(0.5, gt=0, le=1)
-
-
-def load_params(path: Path | None, section: str, model: type[P]) -> P:
-    """Read ``section`` of a YAML params file into ``model`` (defaults when ``path`` is None).
-
-    Raises:
-        ValueError: when the file lacks the section or a key is unknown or invalid.
-    """
-    if path is None:
-        return model()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if section not in raw:
-        raise ValueError(f"{path} has no '{section}:' section; add one (it may be empty: {{}})")
-    return model.model_validate(raw[section] or {})

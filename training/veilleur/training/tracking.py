@@ -5,9 +5,7 @@ Call :func:`veilleur.training.env.air_gap` before importing this module.
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,37 +17,6 @@ from mlflow.entities import Metric
 log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """``git rev-parse HEAD`` of ``cwd``, or ``"unknown"`` outside a repository."""
-    try:
-        res = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return UNKNOWN
-    return res.stdout.strip() or UNKNOWN
-
-
-def read_dataset_version(data_dir: Path) -> str:
-    """``dataset_version`` of ``DATA/manifest.json`` (contract §6).
-
-    Raises:
-        FileNotFoundError: when the manifest is missing (run the prepare stage first).
-    """
-    path = data_dir / "manifest.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run the prepare stage first")
-    version = json.loads(path.read_text(encoding="utf-8")).get("dataset_version")
-    if not version:
-        raise ValueError(f"{path} has no 'dataset_version'")
-    return str(version)
 
 
 def ensure_experiment(tracking_uri: str, name: str, artifact_root: Path) -> str:

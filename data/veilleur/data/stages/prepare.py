@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from veilleur.data.expectations import DatasetReadError, validate_dataset
-from veilleur.data.prepare import PrepareError, load_params, prepare_dataset
+from veilleur.data.prepare import PrepareError, PrepareParams, prepare_dataset
 from veilleur.data.splits import SplitError
+from veilleur.runtime.config import ParamsError, load_params_section
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--params",
         type=Path,
-        default=Path("params.yaml"),
+        default=None,
         help="params file; its 'prepare' section is used (defaults when absent)",
     )
     parser.add_argument(
@@ -73,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     started = time.perf_counter()
     try:
-        params = load_params(args.params)
+        params = load_params_section(args.params, "prepare", PrepareParams)
         result = prepare_dataset(args.raw, args.out, params)
-    except (PrepareError, SplitError) as exc:
+    except (PrepareError, SplitError, ParamsError) as exc:
         logger.error("prepare failed: %s", exc)
         return 2
     prepared = time.perf_counter()

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from veilleur.data.synth import generate, load_params
+from veilleur.data.synth import SynthParams, generate
+from veilleur.runtime.config import load_params_section
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     try:
-        params = load_params(args.params)
+        params = load_params_section(args.params, "synth", SynthParams)
         if overrides:
             params = type(params).model_validate({**params.model_dump(), **overrides})
     except (ValidationError, ValueError) as exc:

@@ -24,7 +24,7 @@ from veilleur.data.synth.bundle import (
     generate,
     generate_clip,
 )
-from veilleur.data.synth.params import SCENARIOS, Scenario, SynthParams, load_params
+from veilleur.data.synth.params import SCENARIOS, Scenario, SynthParams
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -37,5 +37,4 @@ __all__ = [
     "clip_seed",
     "generate",
     "generate_clip",
-    "load_params",
 ]

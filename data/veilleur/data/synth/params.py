@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, Field, model_validator
 
 Scenario = Literal[
@@ -127,20 +125,3 @@ class SynthParams(BaseModel, frozen=True, extra="forbid"):
     def site_analysis_fps(self) -> float:
         """The ``analysis_fps`` written into site files."""
         return self.analysis_fps if self.analysis_fps is not None else self.fps / 2
-
-
-def load_params(path: Path | None, section: str = "synth") -> SynthParams:
-    """Read ``section`` of a ``params.yaml`` (defaults when the file or section is absent).
-
-    Raises:
-        ValueError: the section is not a mapping, or a field is unknown or out of range.
-    """
-    if path is None or not path.is_file():
-        return SynthParams()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    data = doc.get(section) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: section {section!r} must be a mapping")
-    return SynthParams.model_validate(data)

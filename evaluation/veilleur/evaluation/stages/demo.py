@@ -11,8 +11,8 @@ from pathlib import Path
 
 from veilleur.evaluation.event_gt import load_clip_events
 from veilleur.evaluation.params import EvaluateParams
-from veilleur.evaluation.provenance import model_sidecar
 from veilleur.evaluation.replay_eval import replay_clips
+from veilleur.runtime.detect.onnx import read_sidecar
 from veilleur.runtime.journal.repository import Journal
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         journal=journal,
     )
     by_event = Counter(a["event"] for r in replays for a in r.alerts)
-    side = model_sidecar(args.model)
+    side = read_sidecar(args.model)
     verify = journal.verify()
     lines = [
         "",

@@ -13,9 +13,10 @@ import logging
 from pathlib import Path
 
 from veilleur.evaluation.context import build_context, write_raw
-from veilleur.evaluation.params import load_params
+from veilleur.evaluation.params import EvaluateParams
 from veilleur.evaluation.replay_eval import detect_images, replay_clips
 from veilleur.evaluation.report import metrics_dict
+from veilleur.runtime.config import load_params_section
 from veilleur.runtime.journal.repository import Journal
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,13 @@ log = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="veilleur evaluate", description=__doc__)
-    ap.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ap.add_argument("--params", type=Path, default=None, help="params.yaml (section evaluate)")
     ap.add_argument("--data", type=Path, default=Path("data/processed"))
     ap.add_argument("--model", type=Path, default=Path("models/detector.onnx"))
     ap.add_argument("--out", type=Path, default=Path("reports/evaluation"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    params = load_params(args.params)
+    params = load_params_section(args.params, "evaluate", EvaluateParams)
 
     splits = json.loads((args.data / "splits.json").read_text(encoding="utf-8"))
     test_clips = {c: splits["clips"][c] for c in splits["test"]}

@@ -42,6 +42,15 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def read_sidecar(model: Path) -> dict[str, Any]:
+    """The export sidecar ``MODEL.onnx.json`` (contracts §5); empty when there is none."""
+    sidecar = model.with_name(model.name + ".json")
+    if not sidecar.is_file():
+        return {}
+    data: dict[str, Any] = json.loads(sidecar.read_text(encoding="utf-8"))
+    return data
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What the runtime knows of a loaded model."""
@@ -173,10 +182,7 @@ class OnnxDetector:
 
     @staticmethod
     def _sidecar_sha256(path: Path) -> str | None:
-        sidecar = path.with_name(path.name + ".json")
-        if not sidecar.is_file():
-            return None
-        value = json.loads(sidecar.read_text(encoding="utf-8")).get("sha256")
+        value = read_sidecar(path).get("sha256")
         return str(value) if value else None
 
     def _run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:

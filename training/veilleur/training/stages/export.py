@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parse_args(argv)
 
-    from veilleur.training.config import ExportParams, load_params
+    from veilleur.data.provenance import read_dataset_version
+    from veilleur.runtime.config import load_params_section
+    from veilleur.training.config import ExportParams
     from veilleur.training.export_onnx import (
         contract_metadata,
         export_onnx,
@@ -58,14 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_sidecar,
     )
     from veilleur.training.parity import load_val_frames, parity_report
-    from veilleur.training.tracking import read_dataset_version
 
     for name in ("torch.onnx", "onnxscript", "onnx_ir", "alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 
-    params = load_params(args.params, "export", ExportParams)
+    params = load_params_section(args.params, "export", ExportParams)
     loaded = load_checkpoint(args.ckpt)
     data_version = read_dataset_version(args.data)
     trained_on = loaded.provenance.get("dataset_version")

@@ -61,19 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import mlflow
 
+    from veilleur.data.provenance import git_commit, read_dataset_version
+    from veilleur.runtime.config import load_params_section
     from veilleur.runtime.core.taxonomy import CLASSES
-    from veilleur.training.config import TrainParams, load_params
+    from veilleur.training.config import TrainParams
     from veilleur.training.fit import fit
     from veilleur.training.tracking import (
         MlflowEpochMetrics,
         ensure_experiment,
-        git_commit,
         log_artifacts,
-        read_dataset_version,
     )
 
     _quiet_libraries()
-    params = load_params(args.params, "train", TrainParams)
+    params = load_params_section(args.params, "train", TrainParams)
     dataset_version = read_dataset_version(args.data)
     commit = git_commit()
     experiment_id = ensure_experiment(args.mlflow_uri, args.experiment, args.artifacts)
