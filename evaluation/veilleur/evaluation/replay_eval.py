@@ -62,9 +62,18 @@ def replay_clips(
 
 
 def detect_images(
-    coco: Mapping[str, Any], images_dir: Path, model: Path, *, confidence: float, batch: int
+    coco: Mapping[str, Any],
+    images_dir: Path,
+    model: Path,
+    *,
+    confidence: float,
+    batch: int,
+    max_per_image: int = 100,
 ) -> list[dict[str, Any]]:
-    """COCO-format predictions of the ONNX model on every image of a COCO file."""
+    """COCO-format predictions of the ONNX model on every image of a COCO file.
+
+    Keeps the ``max_per_image`` best boxes of each image, as COCO's AP does (maxDets=100).
+    """
     det = OnnxDetector(model, confidence=confidence)
     results: list[dict[str, Any]] = []
     images: Sequence[Mapping[str, Any]] = coco["images"]
@@ -77,7 +86,8 @@ def detect_images(
                 raise FileNotFoundError(f"{images_dir / im['file_name']}: unreadable image")
             frames.append(img.astype(np.uint8, copy=False))
         for im, d in zip(chunk, det.detect_batch(frames), strict=True):
-            for box, score, cls in zip(d.xyxy, d.confidence, d.class_id, strict=True):
+            best = d[np.argsort(-d.confidence, kind="stable")[:max_per_image]]
+            for box, score, cls in zip(best.xyxy, best.confidence, best.class_id, strict=True):
                 x1, y1, x2, y2 = (float(v) for v in box)
                 results.append(
                     {

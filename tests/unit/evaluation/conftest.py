@@ -19,6 +19,7 @@ from veilleur.evaluation.report_context import (
     SplitCounts,
 )
 from veilleur.evaluation.slices import evaluate_slices
+from veilleur.runtime.core.taxonomy import CLASSES
 
 DATASET_VERSION = "3f9a1c0d5e7b2a4c6d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
 MODEL_SHA = "b7e4c1a9f0d2e3c4b5a6978877665544332211ffeeddccbbaa99887766554433"
@@ -121,16 +122,7 @@ def build_context() -> ReportContext:
         ),
         model=ModelInfo(
             name="detector.onnx",
-            classes=(
-                "person",
-                "vehicle",
-                "bicycle",
-                "bag",
-                "weapon",
-                "fire",
-                "smoke",
-                "person_lying",
-            ),
+            classes=CLASSES,
             input_size=(640, 640),
             sha256=MODEL_SHA,
             mlflow_run_id="a1b2c3d4e5f60718293a4b5c6d7e8f90",

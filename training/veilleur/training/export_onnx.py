@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import onnx
 import torch
 
+from veilleur.runtime.detect.onnx import file_sha256
 from veilleur.training.module import DetectorModule
 from veilleur.training.nets import DetectorExportWrapper
 from veilleur.training.preprocess import PREPROCESS
@@ -143,14 +143,6 @@ def write_metadata(path: Path, metadata: dict[str, str]) -> None:
         model.metadata_props.add(key=key, value=value)
     model.producer_name = "veilleur.training"
     onnx.save(model, str(path))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_sidecar(path: Path, metadata: dict[str, str]) -> Path:

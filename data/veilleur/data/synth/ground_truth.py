@@ -32,8 +32,9 @@ from veilleur.data.synth.camera import FloatArray
 from veilleur.data.synth.layout import ZONE_CORRIDOR, ZONE_DENSITY, ZONE_FORBIDDEN, ZONE_LINE
 from veilleur.data.synth.params import SynthParams
 from veilleur.data.synth.render import Box
-from veilleur.data.synth.routes import angle_to, point_in_polygon_2d
+from veilleur.data.synth.routes import angle_to
 from veilleur.runtime.core.events import EventType
+from veilleur.runtime.core.geometry import points_in_polygon
 from veilleur.runtime.core.taxonomy import CLASS_IDS, coco_categories
 
 GAP_S = 0.5
@@ -154,7 +155,7 @@ def density_counts(scene: Scene, tracks: Tracks, exclude: set[int] | None = None
         pts = tracks.persons(tid)
         ok = ~np.isnan(pts[:, 0])
         inside = np.zeros(scene.n_frames, dtype=bool)
-        inside[ok] = point_in_polygon_2d(pts[ok], poly)
+        inside[ok] = points_in_polygon(pts[ok], poly)
         counts += inside
     return counts
 
@@ -175,7 +176,7 @@ def zone_events(scene: Scene, tracks: Tracks, p: SynthParams, max_count: int) ->
         if not ok.any():
             continue
         inside = np.zeros(len(t), dtype=bool)
-        inside[ok] = point_in_polygon_2d(pts[ok], forbidden)
+        inside[ok] = points_in_polygon(pts[ok], forbidden)
         for s, e in runs(inside, fps, 0.3):
             if (e - s) / fps >= p.intrusion_min_duration_s:
                 events.append(
@@ -201,7 +202,7 @@ def zone_events(scene: Scene, tracks: Tracks, p: SynthParams, max_count: int) ->
                 tid
                 for tid in sorted(tracks.feet)
                 if not np.isnan(tracks.persons(tid)[k, 0])
-                and point_in_polygon_2d(tracks.persons(tid)[k : k + 1], density_poly)[0]
+                and points_in_polygon(tracks.persons(tid)[k : k + 1], density_poly)[0]
             )
             events.append(GtEvent(EventType.DENSITE, t[s], e / fps, ZONE_DENSITY, ids))
     return events
@@ -221,7 +222,7 @@ def _wrong_way(
     since = np.zeros(n)
     ok = ~np.isnan(pts[:, 0])
     inside = np.zeros(n, dtype=bool)
-    inside[ok] = point_in_polygon_2d(pts[ok], poly)
+    inside[ok] = points_in_polygon(pts[ok], poly)
     seen = np.flatnonzero(ok)
     for i in seen:
         window = seen[(t[seen] >= t[i] - WINDOW_S - 1e-9) & (seen <= i)]

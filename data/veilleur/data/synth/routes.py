@@ -18,6 +18,7 @@ from veilleur.data.synth.layout import (
     Layout,
     point_in_convex,
 )
+from veilleur.runtime.core.geometry import points_in_polygon
 
 
 @dataclass(frozen=True)
@@ -141,19 +142,6 @@ def angle_to(vel: FloatArray, direction: tuple[float, float]) -> FloatArray:
     return result
 
 
-def point_in_polygon_2d(pts: FloatArray, poly: FloatArray) -> BoolArray:
-    """Even-odd point-in-polygon for image points ``(N, 2)`` (same rule as the runtime)."""
-    x = pts[:, 0][:, None]
-    y = pts[:, 1][:, None]
-    x1, y1 = poly[:, 0][None, :], poly[:, 1][None, :]
-    x2, y2 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
-    straddles = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    result: BoolArray = (np.count_nonzero(straddles & (x < x_cross), axis=1) % 2) == 1
-    return result
-
-
 def violates(
     lay: Layout,
     kin: Kinematics,
@@ -190,7 +178,7 @@ def violates(
     moving = kin.speed > 0.3
     cam = lay.camera
     feet = cam.project_ground(np.nan_to_num(kin.pos)) / np.array([cam.width, cam.height])
-    inside = point_in_polygon_2d(feet, lay.zones[ZONE_CORRIDOR].norm) & kin.present
+    inside = points_in_polygon(feet, lay.zones[ZONE_CORRIDOR].norm) & kin.present
     wrong = angle_to(vel, lay.allowed_direction()) > tolerance_deg - 20.0
     bad = inside & moving & np.nan_to_num(wrong).astype(bool)
     return bool(bad.sum() / fps > 0.5)

@@ -9,10 +9,13 @@ screen's left. ``left_to_right`` crossing means negative → positive.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-Points = NDArray[np.float32]
+Points = NDArray[np.floating[Any]]
+"""Points or vectors in normalised image coordinates, any float precision."""
 
 
 def points_in_polygon(points: Points, polygon: Points) -> NDArray[np.bool_]:

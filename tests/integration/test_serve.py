@@ -1,0 +1,72 @@
+"""`veilleur serve`: the live pipeline (reader thread → batched inference → rules → journal)
+behind the real HTTP service, on a generated clip used as a camera source."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from veilleur.data.synth import SynthParams
+from veilleur.data.synth.bundle import generate_clip
+
+VEILLEUR = str(Path(sys.executable).parent / "veilleur")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.req("EX-015", "EX-025", "EX-035", "EX-111")
+def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Path):
+    params = SynthParams(
+        seed=1,
+        duration_s=10.0,
+        lighting_weights={"day": 1.0},
+        weather_weights={"clear": 1.0},
+        density_weights={"low": 1.0},
+        camera_height_m=(3.0, 5.0),
+        camera_tilt_deg=(15.0, 25.0),
+    )
+    rec = generate_clip(params, 0, tmp_path, "intrusion")
+    port = free_port()
+    proc = subprocess.Popen(
+        [VEILLEUR, "serve", "--config", str(tmp_path / rec.site),
+         "--model", str(shared_dir / "models" / "yolox_nano.onnx"),
+         "--journal", str(tmp_path / "journal.db"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        alerts: dict = {"total": 0}
+        while time.monotonic() < deadline:
+            try:
+                alerts = httpx.get(f"{base}/api/v1/alerts", timeout=2).json()
+            except httpx.TransportError:
+                alerts = {"total": 0}
+            if alerts["total"] >= 1:
+                break
+            time.sleep(0.5)
+        assert alerts["total"] >= 1, "no alert from the live pipeline within 120 s"
+        assert alerts["items"][-1]["rule_id"] == "intrusion-zone"
+        health = httpx.get(f"{base}/api/v1/health", timeout=5).json()
+        names = {c["name"] for c in health["components"]}
+        assert {"journal", "camera:cam-01"} <= names
+        assert health["model_sha256"].startswith("e8af0749")
+        assert httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)
+    assert proc.returncode in (0, -15), out[-3000:]
+    assert "Application shutdown complete" in out, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
