@@ -41,7 +41,7 @@ def parse_requirements(path: Path) -> list[dict[str, str]]:
 
 def docs_citations(docs: Path, exclude: Path) -> dict[str, set[str]]:
     cited: dict[str, set[str]] = defaultdict(set)
-    for doc in sorted(docs.rglob("*.md")):
+    for doc in sorted(docs.resolve().rglob("*.md")):
         if doc.resolve() == exclude.resolve():
             continue
         for rid in REQ_ID.findall(doc.read_text(encoding="utf-8")):
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=ROOT / ".cache" / "req-results.json")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "conformite.md")
     args = ap.parse_args(argv)
+    args.out = args.out.resolve()
     reqs = parse_requirements(args.requirements)
     if not reqs:
         print(f"no requirement rows found in {args.requirements}", file=sys.stderr)

@@ -57,8 +57,18 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         entry["outcome"] = "failed"
 
 
+def _is_full_run(config: pytest.Config) -> bool:
+    """Only a run of the whole suite (``make test``) may rewrite the traceability results."""
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+        and not config.option.collectonly
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if session.config.option.collectonly or not _REQ_RESULTS:
+    if not _REQ_RESULTS or not _is_full_run(session.config):
         return
     import json
 

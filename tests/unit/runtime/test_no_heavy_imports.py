@@ -27,3 +27,19 @@ print("LOADED", loaded)
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root, check=True
     )
     assert "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.req("EX-013")
+def test_runtime_extras_do_not_depend_on_training_stack(repo_root):
+    import re
+    import tomllib
+
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
+    for group in ("runtime", "gpu"):
+        deps = project["dependencies"] + project["optional-dependencies"][group]
+        names = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-") for d in deps}
+        heavy = {"torch", "lightning", "mlflow", "fiftyone", "great-expectations", "dvc"}
+        assert not names & heavy, f"{group}: {sorted(names & heavy)}"
+    assert not {"onnxruntime"} & {
+        re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0] for d in project["optional-dependencies"]["gpu"]
+    }
