@@ -24,6 +24,14 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
 }
 
+# Top-level modules of the `train` extra: missing ones mean a runtime-only install.
+TRAIN_STACK = frozenset(
+    {
+        "torch", "lightning", "torchmetrics", "mlflow", "dvc", "fiftyone", "great_expectations",
+        "albumentations", "onnx", "onnxscript", "pycocotools", "matplotlib", "jinja2", "pandas",
+    }
+)  # fmt: skip
+
 STAGES = {
     "synth": ("veilleur.data.stages.synth", "Generate the synthetic demo clips and ground truth."),
     "prepare": ("veilleur.data.stages.prepare", "Extract frames, split by clip, validate (GX)."),
@@ -46,14 +54,17 @@ def _stage_command(module: str, help_text: str) -> None:
     def _run(ctx: typer.Context) -> None:
         try:
             mod = importlib.import_module(module)
-        except ImportError as exc:
+            status = int(mod.main(list(ctx.args)) or 0)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in TRAIN_STACK:
+                raise
             typer.echo(
-                f"erreur: {exc}. This command needs the training stack: "
+                f"erreur: {exc}. The '{name}' command needs the training stack: "
                 "pip install 'veilleur[train]'",
                 err=True,
             )
             raise typer.Exit(5) from None
-        raise typer.Exit(int(mod.main(list(ctx.args)) or 0))
+        raise typer.Exit(status)
 
 
 for _module, _help in STAGES.values():
