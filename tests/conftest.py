@@ -6,23 +6,17 @@ Every test that covers a requirement of ``../shared/requirements.md`` carries
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from veilleur.runtime.offline import air_gap
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
 # Air-gapped by construction: no telemetry, no update checks, whatever a test imports.
-for _key, _value in {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "NO_ALBUMENTATIONS_UPDATE": "1",
-    "FIFTYONE_DO_NOT_TRACK": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-}.items():
-    os.environ.setdefault(_key, _value)
+air_gap()
 
 
 @pytest.fixture(scope="session")

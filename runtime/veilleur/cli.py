@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 
 import typer
 
 from veilleur.runtime.cli import app
-
-# Air-gapped by construction (EX-110, ARCH-002): no telemetry, no update checks.
-OFFLINE_ENV = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "NO_ALBUMENTATIONS_UPDATE": "1",
-    "FIFTYONE_DO_NOT_TRACK": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-    "HF_HUB_OFFLINE": "1",
-}
+from veilleur.runtime.offline import air_gap
 
 # Top-level modules of the `train` extra: missing ones mean a runtime-only install.
 TRAIN_STACK = frozenset(
@@ -72,7 +62,6 @@ for _module, _help in STAGES.values():
 
 
 def main() -> None:
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
+    air_gap()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app()

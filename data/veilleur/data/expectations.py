@@ -30,7 +30,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import pandas as pd
 
 from veilleur.data.splits import SPLITS
 from veilleur.runtime.core.taxonomy import CLASSES
+from veilleur.runtime.offline import air_gap
 
 if TYPE_CHECKING:
     from great_expectations.expectations.expectation import Expectation
@@ -323,7 +323,7 @@ class ValidationReport:
 
 
 def _import_gx() -> Any:
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    air_gap()
     import great_expectations as gx
 
     return gx

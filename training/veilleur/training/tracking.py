@@ -1,6 +1,6 @@
 """MLflow and provenance helpers (tracking server: a local SQLite store, never the network).
 
-Call :func:`veilleur.training.env.air_gap` before importing this module.
+Call :func:`veilleur.runtime.offline.air_gap` before importing this module.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from veilleur.training.env import air_gap
+from veilleur.runtime.offline import air_gap
 
 log = logging.getLogger("veilleur.training.stages.export")
 

@@ -1,7 +1,7 @@
-"""Air-gapped process environment for the training stages.
+"""Air-gapped by construction (EX-110, ARCH-002, ARCH-005): no telemetry, no update checks.
 
-Call :func:`air_gap` first in every stage entry point, before mlflow or albumentations are
-imported: both read these variables at import time (telemetry, update checks).
+Call :func:`air_gap` first in every entry point, before MLflow, albumentations, FiftyOne,
+great-expectations or DVC are imported: they read these variables at import time.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ AIR_GAP_ENV: Final[dict[str, str]] = {
     "FIFTYONE_DO_NOT_TRACK": "true",
     "GX_ANALYTICS_ENABLED": "false",
     "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
 }
 
 
