@@ -17,7 +17,7 @@ export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-fast lint typecheck conformite install install-runtime clean-demo
+.PHONY: demo test debian-deps test-fast lint typecheck conformite install install-runtime clean-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,7 +39,11 @@ demo: $(STAMP)
 	$(BIN)/dvc repro
 	$(BIN)/python -m veilleur.evaluation.stages.demo --data data/processed --model models/detector.onnx --journal var/demo/journal.db
 
-test: $(STAMP)
+# Debian packages the tests need (GStreamer RTSP server for the camera-like stream tests).
+debian-deps:
+	scripts/install-debian-deps.sh
+
+test: $(STAMP) debian-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy runtime/veilleur

@@ -56,7 +56,7 @@ class CameraWorker:
                 self.frames_read += 1
                 self.status.last_frame_utc = time.time()
                 if not self.camera.source.is_stream:
-                    # files play in real time, as a camera would
+                    # a file source drops no frame: wait until the previous one was analysed
                     while self._slot is not None and not stop.is_set():
                         time.sleep(0.005)
                 with self._lock:
@@ -64,6 +64,9 @@ class CameraWorker:
         except SourceError as exc:
             self.status.last_error = str(exc)
             log.error("camera %s: %s", self.camera.id, exc)
+        except Exception as exc:  # a dead reader must show red, never "file finished"
+            self.status.last_error = f"lecture arrêtée : {exc!r}"
+            log.exception("camera %s: reader failed", self.camera.id)
         finally:
             self.status.connected = False
             self.finished = True

@@ -60,17 +60,19 @@ def _frames(
     rate = float(stream.average_rate or stream.guessed_rate or 25)
     step = 1.0 / analysis_fps if analysis_fps > 0 else 0.0
     next_t = 0.0
-    t0: float | None = None
+    t0: float | None = None  # stream time of the first frame
+    t = 0.0
     for index, frame in enumerate(container.decode(stream)):
         if decoded is not None:
             decoded[0] = index + 1
         if frame.pts is not None and frame.time_base is not None:
-            t = float(frame.pts * frame.time_base)
-        else:
-            t = index / rate
-        if t0 is None:
-            t0 = t
-        t -= t0
+            if t0 is None:
+                # frames before the first timestamped one (an RTSP stream's first frame has
+                # no pts) were taken at index / rate: the stream need not start at 0
+                t0 = float(frame.pts * frame.time_base) - index / rate
+            t = float(frame.pts * frame.time_base) - t0
+        elif index:
+            t += 1.0 / rate
         if t + 1e-6 < next_t:
             continue
         next_t = max(next_t + step, t + step * 0.5) if step else t
@@ -138,27 +140,35 @@ def read_stream(
     status = status or StreamStatus()
     delay = backoff_s[0]
     origin: float | None = None
+    last_t: float | None = None  # time of the last frame yielded, on any connection
+    gap = 1.0 / analysis_fps if analysis_fps > 0 else 0.04
     while not stop():
+        # the stream's time 0 is when it was asked for: opening probes (buffers) its first
+        # seconds, which then come in a burst
+        wall0 = time.monotonic()
         try:
             container = _open(url, transport, timeout_s)
         except av.error.FFmpegError as exc:
             status.connected = False
             status.last_error = str(exc)
             log.warning("stream %s unavailable (%s); retry in %.1fs", url, exc, delay)
-            time.sleep(delay)
+            _sleep(delay, stop)
             delay = min(delay * 2, backoff_s[1])
             continue
         status.connected = True
         delay = backoff_s[0]
-        wall0 = time.monotonic()
         if origin is None:
             origin = wall0
+        # time since the first connection; never at or before a frame already yielded (a
+        # connection's stream time can run ahead of the wall clock, e.g. a burst on connect)
+        offset = wall0 - origin if last_t is None else max(wall0 - origin, last_t + gap)
         try:
             for frame in _frames(container, analysis_fps):
                 if stop():
                     return
                 status.last_frame_utc = time.time()
-                yield Frame(frame.index, (wall0 - origin) + frame.t, frame.image)
+                last_t = offset + frame.t
+                yield Frame(frame.index, last_t, frame.image)
         except av.error.FFmpegError as exc:
             status.last_error = str(exc)
         finally:
@@ -166,3 +176,10 @@ def read_stream(
         status.connected = False
         status.outages += 1
         log.warning("stream %s lost (outage %d); reconnecting", url, status.outages)
+
+
+def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
+    """Sleep, waking early when ``stop()`` turns true (a shutdown must not wait a backoff)."""
+    end = time.monotonic() + seconds
+    while not stop() and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))

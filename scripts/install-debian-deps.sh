@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Debian packages for the RTSP integration tests: a real GStreamer RTSP server
+# (tests/rtsp/rtsp_server.py), run with the system Python, which alone imports `gi`.
+# Idempotent: exits at once when the server's bindings already import.
+set -euo pipefail
+
+# the server's bindings, and the elements its pipeline needs (qtdemux and rtph264pay from
+# plugins-good, h264parse from plugins-bad)
+check() {
+    /usr/bin/python3 - >/dev/null 2>&1 <<'PY'
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer  # noqa: F401
+Gst.init(None)
+missing = [e for e in ("qtdemux", "h264parse", "rtph264pay") if not Gst.ElementFactory.find(e)]
+raise SystemExit(1 if missing else 0)
+PY
+}
+
+if [ -x /usr/bin/python3 ] && check; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav
+
+if ! check; then
+    echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
+    exit 1
+fi
