@@ -79,9 +79,12 @@ def test_timestamps_keep_increasing_across_reconnections(monkeypatch: pytest.Mon
     monkeypatch.setattr(video, "_open", lambda *a: next(conns))
     status = StreamStatus()
     frames = read_stream("rtsp://x/cam", analysis_fps=12.5, status=status, stop=lambda: False)
-    ts = [next(frames).t for _ in range(128)]
+    got = [next(frames) for _ in range(128)]
+    ts = [f.t for f in got]
     assert all(b > a for a, b in itertools.pairwise(ts))
     assert status.outages == 1 and status.connected
+    # frame indices run on across the reconnection (alerts point at distinct frames)
+    assert [f.index for f in got] == list(range(128))
 
 
 def test_stop_interrupts_the_reconnection_backoff(monkeypatch: pytest.MonkeyPatch):

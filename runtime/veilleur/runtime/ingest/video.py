@@ -141,6 +141,7 @@ def read_stream(
     delay = backoff_s[0]
     origin: float | None = None
     last_t: float | None = None  # time of the last frame yielded, on any connection
+    decoded_before = 0  # frames decoded by earlier connections: indices run on across them
     gap = 1.0 / analysis_fps if analysis_fps > 0 else 0.04
     while not stop():
         # the stream's time 0 is when it was asked for: opening probes (buffers) its first
@@ -162,17 +163,19 @@ def read_stream(
         # time since the first connection; never at or before a frame already yielded (a
         # connection's stream time can run ahead of the wall clock, e.g. a burst on connect)
         offset = wall0 - origin if last_t is None else max(wall0 - origin, last_t + gap)
+        decoded = [0]
         try:
-            for frame in _frames(container, analysis_fps):
+            for frame in _frames(container, analysis_fps, decoded):
                 if stop():
                     return
                 status.last_frame_utc = time.time()
                 last_t = offset + frame.t
-                yield Frame(frame.index, last_t, frame.image)
+                yield Frame(decoded_before + frame.index, last_t, frame.image)
         except av.error.FFmpegError as exc:
             status.last_error = str(exc)
         finally:
             container.close()
+        decoded_before += decoded[0]
         status.connected = False
         status.outages += 1
         log.warning("stream %s lost (outage %d); reconnecting", url, status.outages)
