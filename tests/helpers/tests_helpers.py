@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from veilleur.data.synth.bundle import ClipRecord, generate_clip
+from veilleur.data.synth.params import SynthParams
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.events import EventType
 
@@ -26,3 +29,22 @@ def sample_alert(
         model_sha256="0" * 64,
         engine_version="0.1.0",
     ).to_dict()
+
+
+def easy_clip(out_dir: Path, scenario: str, seed: int = 1) -> ClipRecord:
+    """A 10 s generated clip in conditions where YOLOX-Nano finds most synthetic people.
+
+    Daylight, clear weather, low density, a low mast: with seed 1, ``intrusion`` gives one
+    person in ``zone-interdite`` from 2.24 s to 8.4 s, on which YOLOX alerts (rule
+    ``intrusion-zone``).
+    """
+    params = SynthParams(
+        seed=seed,
+        duration_s=10.0,
+        lighting_weights={"day": 1.0},
+        weather_weights={"clear": 1.0},
+        density_weights={"low": 1.0},
+        camera_height_m=(3.0, 5.0),
+        camera_tilt_deg=(15.0, 25.0),
+    )
+    return generate_clip(params, 0, out_dir, scenario)  # type: ignore[arg-type]

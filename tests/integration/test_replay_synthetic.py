@@ -14,26 +14,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests_helpers import easy_clip
 
-from veilleur.data.synth import SynthParams
-from veilleur.data.synth.bundle import generate_clip
 from veilleur.runtime.journal.repository import Journal
 
 VEILLEUR = str(Path(sys.executable).parent / "veilleur")
-EASY = {
-    "duration_s": 10.0,
-    "lighting_weights": {"day": 1.0},
-    "weather_weights": {"clear": 1.0},
-    "density_weights": {"low": 1.0},
-    "camera_height_m": (3.0, 5.0),
-    "camera_tilt_deg": (15.0, 25.0),
-}
 
 
 def replay(
     tmp_path: Path, scenario: str, seed: int, model: Path
 ) -> tuple[list[dict], list[dict], Path]:
-    rec = generate_clip(SynthParams(seed=seed, **EASY), 0, tmp_path, scenario)  # type: ignore[arg-type]
+    rec = easy_clip(tmp_path, scenario, seed)
     events = json.loads((tmp_path / rec.events).read_text())["events"]
     journal = tmp_path / "journal.db"
     r = subprocess.run(

@@ -24,22 +24,11 @@ import httpx
 import pytest
 import yaml
 from rtsp_fixture import free_port, rtsp_available, rtsp_server
+from tests_helpers import easy_clip
 
-from veilleur.data.synth import SynthParams
-from veilleur.data.synth.bundle import generate_clip
 from veilleur.runtime.ingest.video import Frame, StreamStatus, read_stream
 
 VEILLEUR = str(Path(sys.executable).parent / "veilleur")
-# as in test_replay_synthetic.py: seed 1, "intrusion" → one person enters zone-interdite
-# from 2.24 s to 8.4 s of the 10 s clip, which YOLOX alerts on (rule intrusion-zone)
-EASY = {
-    "duration_s": 10.0,
-    "lighting_weights": {"day": 1.0},
-    "weather_weights": {"clear": 1.0},
-    "density_weights": {"low": 1.0},
-    "camera_height_m": (3.0, 5.0),
-    "camera_tilt_deg": (15.0, 25.0),
-}
 WIDTH, HEIGHT = 704, 576  # the generator's default frame size
 
 pytestmark = [pytest.mark.slow]
@@ -52,7 +41,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     if not ok:
         pytest.skip(why)
     out = tmp_path_factory.mktemp("rtsp-clip")
-    rec = generate_clip(SynthParams(seed=1, **EASY), 0, out, "intrusion")  # type: ignore[arg-type]
+    rec = easy_clip(out, "intrusion")  # one intrusion, 2.24–8.4 s of the 10 s clip
     return out / rec.video, out / rec.site
 
 

@@ -3,7 +3,6 @@ behind the real HTTP service, on a generated clip used as a camera source."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,32 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from veilleur.data.synth import SynthParams
-from veilleur.data.synth.bundle import generate_clip
+from rtsp_fixture import free_port
+from tests_helpers import easy_clip
 
 VEILLEUR = str(Path(sys.executable).parent / "veilleur")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
 @pytest.mark.req("EX-015", "EX-025", "EX-035", "EX-111")
 def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Path):
-    params = SynthParams(
-        seed=1,
-        duration_s=10.0,
-        lighting_weights={"day": 1.0},
-        weather_weights={"clear": 1.0},
-        density_weights={"low": 1.0},
-        camera_height_m=(3.0, 5.0),
-        camera_tilt_deg=(15.0, 25.0),
-    )
-    rec = generate_clip(params, 0, tmp_path, "intrusion")
+    rec = easy_clip(tmp_path, "intrusion")
     port = free_port()
     proc = subprocess.Popen(
         [VEILLEUR, "serve", "--config", str(tmp_path / rec.site),
