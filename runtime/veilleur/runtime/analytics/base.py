@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from veilleur.runtime.core.detections import Detections
@@ -23,13 +23,36 @@ class RuleHit:
     boxes: tuple[tuple[float, float, float, float], ...]
 
 
+@dataclass(frozen=True)
+class SceneCues:
+    """Image-level cues of one frame, computed by the engine before the rules run.
+
+    Attributes:
+        static_objects: class-agnostic boxes of objects that appeared in the scene and stay
+            still (background modelling, :mod:`veilleur.runtime.scene.static_objects`), in
+            normalised coordinates; ``tracker_id`` is the static blob's id, ``class_id`` -1.
+        view_ok: False while the camera's view differs from its reference (pan, zoom,
+            masking); zone rules are suspended meanwhile (EX-010).
+    """
+
+    static_objects: Detections = field(default_factory=Detections.empty)
+    view_ok: bool = True
+
+
+NO_CUES = SceneCues()
+
+
 class Analyzer(Protocol):
-    """A pure, stateful event analyser: no clock, no I/O; time is injected."""
+    """A pure, stateful event analyser: no clock, no I/O; time is injected.
+
+    ``dets`` are tracked detections in normalised coordinates (0–1); analysers that take a
+    :class:`~veilleur.runtime.core.calibration.GroundPlane` at construction measure in metres.
+    """
 
     rule_id: str
 
-    def update(self, dets: Detections, t: float) -> list[RuleHit]:
-        """Consume one analysed frame's tracked detections (normalised coordinates)."""
+    def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
+        """Consume one analysed frame."""
         ...
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veilleur.runtime.analytics.base import RuleHit, box_tuple
+from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, angle_between_deg, points_in_polygon
@@ -35,7 +35,7 @@ class WrongWay:
     _wrong_since: dict[int, float] = field(default_factory=dict)
     _alerted: dict[int, float] = field(default_factory=dict)
 
-    def update(self, dets: Detections, t: float) -> list[RuleHit]:
+    def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
         feet = dets.foot_points()
         idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veilleur.runtime.analytics.base import RuleHit, box_tuple
+from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, segments_intersect, side_of_line
@@ -32,7 +32,7 @@ class LineCrossing:
     _last: dict[int, tuple[float, Points]] = field(default_factory=dict)
     _alerted: dict[int, float] = field(default_factory=dict)
 
-    def update(self, dets: Detections, t: float) -> list[RuleHit]:
+    def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
         feet = dets.foot_points()
         for i in np.flatnonzero(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veilleur.runtime.analytics.base import RuleHit, box_tuple
+from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
@@ -29,7 +29,7 @@ class ZonePresence:
     _entered: dict[int, float] = field(default_factory=dict)
     _alerted: dict[int, float] = field(default_factory=dict)
 
-    def update(self, dets: Detections, t: float) -> list[RuleHit]:
+    def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
         mask = (dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids))
         idx = np.flatnonzero(mask)
@@ -79,7 +79,7 @@ class ZoneDensity:
     _last_alert: float | None = None
     last_count: int = 0
 
-    def update(self, dets: Detections, t: float) -> list[RuleHit]:
+    def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         mask = np.isin(dets.class_id, list(self.class_ids))
         idx = np.flatnonzero(mask)
         inside = (
