@@ -7,6 +7,7 @@ The same engine serves live streams (:mod:`veilleur.runtime.pipeline`) and recor
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from veilleur.runtime.notify.sinks import Notifier
 from veilleur.runtime.track.bytetrack import ByteTracker
 
 log = logging.getLogger(__name__)
+
+STAGES = ("detect", "track", "rules", "journal")
+"""Stages timed by :attr:`Engine.timings` (decoding is timed by the caller that reads)."""
 
 
 class Detector(Protocol):
@@ -74,6 +78,8 @@ class Engine:
         self.journal = journal
         self.notifiers = list(notifiers)
         self.cameras = {c.id: CameraAnalysis(c) for c in config.cameras}
+        self.timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        """Seconds spent per stage since start (see :data:`STAGES`), for health and benchmarks."""
 
     def process_batch(self, items: Sequence[tuple[str, Frame]]) -> list[Alert]:
         """Detect on all frames in one call, then track and apply rules camera by camera.
@@ -82,20 +88,29 @@ class Engine:
         """
         if not items:
             return []
+        t0 = time.perf_counter()
         dets = self.detector.detect_batch([f.image for _, f in items])
+        self.timings["detect"] += time.perf_counter() - t0
         alerts: list[Alert] = []
         for (camera_id, frame), d in zip(items, dets, strict=True):
             alerts.extend(self._analyse(self.cameras[camera_id], frame, d))
+        t0 = time.perf_counter()
         for alert in alerts:
             self._emit(alert)
+        self.timings["journal"] += time.perf_counter() - t0
         return alerts
 
     def _analyse(self, cam: CameraAnalysis, frame: Frame, dets: Detections) -> list[Alert]:
+        t0 = time.perf_counter()
         tracked = cam.tracker.update(dets, frame.t)
+        t1 = time.perf_counter()
+        self.timings["track"] += t1 - t0
         cam.frames += 1
         cam.last_detections = tracked
         norm = tracked.scaled(1.0 / frame.width, 1.0 / frame.height)
         assert cam.rules is not None
+        hits = cam.rules.update(norm, frame.t)
+        self.timings["rules"] += time.perf_counter() - t1
         return [
             Alert(
                 camera_id=cam.camera.id,
@@ -112,7 +127,7 @@ class Engine:
                 model_sha256=self.model_sha256,
                 engine_version=ENGINE_VERSION,
             )
-            for hit in cam.rules.update(norm, frame.t)
+            for hit in hits
         ]
 
     def _emit(self, alert: Alert) -> None:
