@@ -29,11 +29,14 @@ STAGES = {
     "export": ("veilleur.training.stages.export", "Export ONNX with metadata; check parity."),
     "evaluate": ("veilleur.evaluation.stages.evaluate", "COCO mAP and per-event metrics."),
     "report": ("veilleur.evaluation.stages.report", "Write the French validation report."),
+    "eval-events": (
+        "veilleur.evaluation.stages.eval_events",
+        "Per-event precision, recall and false alarms per hour on annotated clips.",
+    ),
 }
 
 
-def _stage_command(module: str, help_text: str) -> None:
-    name = module.rsplit(".", 1)[1]
+def _stage_command(name: str, module: str, help_text: str) -> None:
 
     @app.command(
         name,
@@ -57,8 +60,8 @@ def _stage_command(module: str, help_text: str) -> None:
         raise typer.Exit(status)
 
 
-for _module, _help in STAGES.values():
-    _stage_command(_module, _help)
+for _name, (_module, _help) in STAGES.items():
+    _stage_command(_name, _module, _help)
 
 
 def main() -> None:

@@ -8,15 +8,19 @@ messages that name the file and the field to change.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from veilleur.runtime.core.taxonomy import CLASSES
+
+if TYPE_CHECKING:
+    from veilleur.runtime.core.calibration import GroundPlane
 
 CONFIG_VERSION = 1
 """Current schema version. Bump it with a migration in :data:`MIGRATIONS`."""
@@ -48,15 +52,39 @@ class ModelConfig(_Model):
         pattern=r"^[0-9a-f]{64}$",
         description="Expected SHA-256 of the ONNX file; the runtime refuses to start on mismatch.",
     )
-    adapter: Literal["auto", "veilleur", "yolox"] = Field(
-        "auto", description="Output layout of the model; auto reads the model's metadata."
+    adapter: Literal["auto", "veilleur", "yolox", "yolo", "nms"] = Field(
+        "auto",
+        description=(
+            "Output layout of the model (contracts §5); auto reads the model's metadata, then "
+            "its output shapes."
+        ),
     )
     class_map: dict[str, str] | None = Field(
         None,
         description="Model class name → taxonomy class (for third-party detectors, e.g. COCO).",
     )
+    class_map_file: Path | None = Field(
+        None,
+        description=(
+            "YAML class map file (source_classes, map), relative to the config file; "
+            "in place of class_map."
+        ),
+    )
+    manifest: Path | None = Field(
+        None,
+        description=(
+            "Deploy manifest (deploy-manifest.json), relative to the config file; when set, "
+            "the runtime refuses to start unless the model matches it."
+        ),
+    )
     confidence: float = Field(0.35, ge=0.0, le=1.0, description="Minimum detection score.")
     nms_iou: float = Field(0.5, gt=0.0, le=1.0, description="IoU threshold of NMS.")
+
+    @model_validator(mode="after")
+    def _one_class_map(self) -> ModelConfig:
+        if self.class_map is not None and self.class_map_file is not None:
+            raise ValueError("give either class_map or class_map_file, not both")
+        return self
 
 
 class SourceConfig(_Model):
@@ -91,13 +119,89 @@ ClassName = Literal[
 ]
 
 
-class _RuleBase(_Model):
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+class ScheduleWindow(_Model):
+    """A weekly window when a rule is active, in the site's local time (EX-041).
+
+    ``end`` before ``start`` runs over midnight into the next day.
+    """
+
+    days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1)  # type: ignore[arg-type]
+    start: HHMM = "00:00"
+    end: HHMM = "24:00"
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ScheduleWindow:
+        if self.start == self.end:
+            raise ValueError(f"schedule window {self.start}–{self.end} is empty")
+        return self
+
+    def contains(self, weekday: int, minute: int) -> bool:
+        """Whether the window covers ``minute`` (0–1439) of ``weekday`` (0 = Monday)."""
+        m = weekday * 1440 + minute
+        return any(a <= m < b for a, b in self.week_minutes())
+
+    def week_minutes(self) -> list[tuple[int, int]]:
+        """Intervals ``[a, b)`` in minutes from Monday 00:00 covered by this window."""
+        a, b = _minutes(self.start), _minutes(self.end)
+        out: list[tuple[int, int]] = []
+        for day in self.days:
+            base = DAYS.index(day) * 1440
+            if b > a:
+                out.append((base + a, base + b))
+            else:  # over midnight: wraps into the next day (Sunday → Monday)
+                out.append((base + a, base + 1440))
+                nxt = (base + 1440) % (7 * 1440)
+                if b > 0:
+                    out.append((nxt, nxt + b))
+        return out
+
+
+def _check_schedule(owner: str, windows: list[ScheduleWindow]) -> None:
+    spans = sorted(((iv, w) for w in windows for iv in w.week_minutes()), key=lambda s: s[0])
+    for ((_a1, b1), w1), ((a2, _b2), w2) in itertools.pairwise(spans):
+        if a2 < b1:
+            raise ValueError(
+                f"{owner}: schedule windows overlap ({','.join(w1.days)} {w1.start}–{w1.end} "
+                f"and {','.join(w2.days)} {w2.start}–{w2.end}); merge them into one window"
+            )
+
+
+Severity = Literal["low", "medium", "high"]
+
+
+class _RuleCommon(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     enabled: bool = True
-    zone: str = Field(description="Id of the zone the rule watches.")
-    classes: list[ClassName] = Field(default_factory=lambda: ["person"])  # type: ignore[arg-type]
+    severity: Severity = Field("medium", description="Priority shown to operators.")
+    schedule: list[ScheduleWindow] = Field(
+        default_factory=list, description="Weekly windows when the rule is active; empty = always."
+    )
     cooldown_s: float = Field(
         10.0, ge=0.0, description="Minimum delay between two alerts of this rule for one track."
+    )
+
+    @model_validator(mode="after")
+    def _schedule_ok(self) -> _RuleCommon:
+        _check_schedule(f"rule {self.id!r}", self.schedule)
+        return self
+
+
+class _RuleBase(_RuleCommon):
+    zone: str = Field(description="Id of the zone the rule watches.")
+    classes: list[ClassName] = Field(default_factory=lambda: ["person"])  # type: ignore[arg-type]
+    alert: bool = Field(
+        True,
+        description="False: the rule raises no alert itself, it only feeds composite rules.",
     )
 
 
@@ -122,8 +226,19 @@ class DensiteRule(_RuleBase):
     """Too many people inside a zone for a while."""
 
     type: Literal["densite"]
-    max_count: int = Field(ge=1, description="Alert when strictly more objects are in the zone.")
+    max_count: int | None = Field(
+        None, ge=1, description="Alert when strictly more objects are in the zone."
+    )
+    max_density_m2: float | None = Field(
+        None, gt=0.0, description="Alert above this many objects per m² (needs calibration)."
+    )
     min_duration_s: float = Field(2.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> DensiteRule:
+        if self.max_count is None and self.max_density_m2 is None:
+            raise ValueError(f"rule {self.id!r}: set max_count or max_density_m2 (or both)")
+        return self
 
 
 class SensCirculationRule(_RuleBase):
@@ -149,9 +264,205 @@ class SensCirculationRule(_RuleBase):
         return v
 
 
+class MouvementFouleRule(_RuleBase):
+    """Sudden collective motion in a zone: many tracks start running at once."""
+
+    type: Literal["mouvement_foule"]
+    run_speed_mps: float = Field(2.5, gt=0.0, description="Ground speed counted as running.")
+    min_tracks: int = Field(4, ge=2, description="Tracks needed in the zone to judge a crowd.")
+    min_running_share: float = Field(0.5, gt=0.0, le=1.0)
+    speed_jump: float = Field(
+        2.5, gt=1.0, description="Mean speed against the zone's recent baseline (ratio)."
+    )
+    baseline_s: float = Field(10.0, gt=0.0)
+    min_duration_s: float = Field(0.5, ge=0.0)
+    cooldown_s: float = Field(30.0, ge=0.0)
+
+
+class ObjetAbandonneRule(_RuleBase):
+    """A bag (or unknown static object) left still with nobody near it."""
+
+    type: Literal["objet_abandonne"]
+    classes: list[ClassName] = Field(default_factory=lambda: ["bag"])  # type: ignore[arg-type]
+    static_s: float = Field(10.0, ge=0.0, description="Time still before it counts as left.")
+    owner_radius_m: float = Field(2.0, gt=0.0, description="A person closer is its keeper.")
+    unattended_s: float = Field(5.0, ge=0.0, description="Time with nobody within the radius.")
+    use_static_cue: bool = Field(
+        True, description="Also use background modelling for objects the detector cannot name."
+    )
+    cooldown_s: float = Field(120.0, ge=0.0)
+
+
+class ArmeRule(_RuleBase):
+    """A weapon seen in k of the last n analysed frames."""
+
+    type: Literal["arme"]
+    classes: list[ClassName] = Field(default_factory=lambda: ["weapon"])  # type: ignore[arg-type]
+    k: int = Field(3, ge=1)
+    n: int = Field(5, ge=1)
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    cooldown_s: float = Field(30.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _k_le_n(self) -> ArmeRule:
+        if self.k > self.n:
+            raise ValueError(f"rule {self.id!r}: k ({self.k}) must not exceed n ({self.n})")
+        return self
+
+
+class PersonneAuSolRule(_RuleBase):
+    """A person lying on the ground after a fall (a posture change, not a lying box alone)."""
+
+    type: Literal["personne_au_sol"]
+    classes: list[ClassName] = Field(default_factory=lambda: ["person", "person_lying"])  # type: ignore[arg-type]
+    min_lying_s: float = Field(3.0, ge=0.0, description="Time on the ground before alerting.")
+    upright_before_s: float = Field(1.0, ge=0.0, description="Time seen upright before the fall.")
+    cooldown_s: float = Field(60.0, ge=0.0)
+
+
+class FeuRule(_RuleBase):
+    """Fire or smoke persistent over k of n frames and growing."""
+
+    type: Literal["feu"]
+    classes: list[ClassName] = Field(default_factory=lambda: ["fire", "smoke"])  # type: ignore[arg-type]
+    k: int = Field(5, ge=1)
+    n: int = Field(8, ge=1)
+    min_growth: float = Field(1.15, ge=1.0, description="Growth of the burning area (ratio).")
+    window_s: float = Field(4.0, gt=0.0)
+    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    cooldown_s: float = Field(60.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _k_le_n(self) -> FeuRule:
+        if self.k > self.n:
+            raise ValueError(f"rule {self.id!r}: k ({self.k}) must not exceed n ({self.n})")
+        return self
+
+
+class AllOf(_Model):
+    """ET: every condition holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    all_of: list[Condition] = Field(alias="and", min_length=1)
+
+
+class AnyOf(_Model):
+    """OU: at least one condition holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    any_of: list[Condition] = Field(alias="or", min_length=1)
+
+
+class NotOf(_Model):
+    """NON: the condition does not hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    negated: Condition = Field(alias="not")
+
+
+Condition = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | AllOf | AnyOf | NotOf
+"""A rule id (true while that rule hit within the window), or ``and`` / ``or`` / ``not``."""
+
+for _m in (AllOf, AnyOf, NotOf):
+    _m.model_rebuild()
+
+
+def condition_refs(cond: Condition, negated: bool = False) -> list[tuple[str, bool]]:
+    """Rule ids a condition refers to, each with whether it sits under a NOT."""
+    if isinstance(cond, str):
+        return [(cond, negated)]
+    if isinstance(cond, AllOf):
+        return [r for c in cond.all_of for r in condition_refs(c, negated)]
+    if isinstance(cond, AnyOf):
+        return [r for c in cond.any_of for r in condition_refs(c, negated)]
+    return condition_refs(cond.negated, not negated)
+
+
+class CompositeRule(_RuleCommon):
+    """Rules combined with ET / OU / NON over a time window (EX-032, EX-038).
+
+    Example: ``when: {and: [densite-zone, foule-zone]}`` with ``window_s: 10`` alerts when
+    both rules hit within 10 s of each other.
+    """
+
+    type: Literal["composite"]
+    event: Literal[
+        "sens_circulation",
+        "franchissement",
+        "mouvement_foule",
+        "densite",
+        "objet_abandonne",
+        "arme",
+        "personne_au_sol",
+        "feu",
+    ] = Field(description="The event the composite alert reports.")
+    when: Condition
+    window_s: float = Field(
+        10.0, gt=0.0, description="A rule counts as true this long after a hit."
+    )
+    cooldown_s: float = Field(30.0, ge=0.0)
+
+
 RuleConfig = Annotated[
-    FranchissementRule | DensiteRule | SensCirculationRule, Field(discriminator="type")
+    FranchissementRule
+    | DensiteRule
+    | SensCirculationRule
+    | MouvementFouleRule
+    | ObjetAbandonneRule
+    | ArmeRule
+    | PersonneAuSolRule
+    | FeuRule
+    | CompositeRule,
+    Field(discriminator="type"),
 ]
+
+DetectionRule = (
+    FranchissementRule
+    | DensiteRule
+    | SensCirculationRule
+    | MouvementFouleRule
+    | ObjetAbandonneRule
+    | ArmeRule
+    | PersonneAuSolRule
+    | FeuRule
+)
+"""Rules watching one zone (every rule type but ``composite``)."""
+
+
+class CalibrationConfig(_Model):
+    """Perspective calibration (EX-008): ≥ 4 image points and their ground position in metres."""
+
+    image_points: list[Point] = Field(min_length=4, description="Normalised image points.")
+    ground_points_m: list[tuple[float, float]] = Field(
+        min_length=4, description="The same points on the ground, in metres."
+    )
+
+    @model_validator(mode="after")
+    def _solvable(self) -> CalibrationConfig:
+        from veilleur.runtime.core.calibration import CalibrationError, GroundPlane
+
+        if len(self.image_points) != len(self.ground_points_m):
+            raise ValueError(
+                f"calibration has {len(self.image_points)} image points but "
+                f"{len(self.ground_points_m)} ground points"
+            )
+        try:
+            GroundPlane(self.image_points, self.ground_points_m)
+        except CalibrationError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def ground_plane(self) -> GroundPlane:
+        from veilleur.runtime.core.calibration import GroundPlane
+
+        return GroundPlane(self.image_points, self.ground_points_m)
+
+
+class ViewMonitorConfig(_Model):
+    """View-change detection (EX-010): zone rules pause while the view is not the reference."""
+
+    enabled: bool = True
+    confirm_s: float = Field(2.0, gt=0.0, description="Time the view must differ before pausing.")
 
 
 class CameraConfig(_Model):
@@ -162,6 +473,10 @@ class CameraConfig(_Model):
     analysis_fps: float = Field(
         6.25, gt=0.0, le=25.0, description="Frames analysed per second (≤ the stream's fps)."
     )
+    calibration: CalibrationConfig | None = Field(
+        None, description="Perspective calibration; without it metric rules are approximate."
+    )
+    view_monitor: ViewMonitorConfig = Field(default_factory=ViewMonitorConfig)
     zones: list[ZoneConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
 
@@ -172,7 +487,28 @@ class CameraConfig(_Model):
             raise ValueError(f"camera {self.id!r}: zone ids must be unique")
         if len({r.id for r in self.rules}) != len(self.rules):
             raise ValueError(f"camera {self.id!r}: rule ids must be unique")
+        by_id = {r.id: r for r in self.rules}
         for rule in self.rules:
+            if isinstance(rule, CompositeRule):
+                refs = condition_refs(rule.when)
+                for ref, _neg in refs:
+                    target = by_id.get(ref)
+                    if target is None:
+                        raise ValueError(
+                            f"composite rule {rule.id!r} refers to rule {ref!r}, which camera "
+                            f"{self.id!r} does not define (rules: {', '.join(by_id)})"
+                        )
+                    if isinstance(target, CompositeRule):
+                        raise ValueError(
+                            f"composite rule {rule.id!r} refers to composite rule {ref!r}; "
+                            "combine the underlying rules directly"
+                        )
+                if all(neg for _ref, neg in refs):
+                    raise ValueError(
+                        f"composite rule {rule.id!r} only has negated conditions (NON); it "
+                        "needs at least one rule that must hit"
+                    )
+                continue
             zone = zones.get(rule.zone)
             if zone is None:
                 raise ValueError(

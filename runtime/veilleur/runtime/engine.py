@@ -7,18 +7,23 @@ The same engine serves live streams (:mod:`veilleur.runtime.pipeline`) and recor
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
 from veilleur.runtime import ENGINE_VERSION
-from veilleur.runtime.analytics.rules import RuleSet
-from veilleur.runtime.config import CameraConfig, SiteConfig, resolve_path
+from veilleur.runtime.analytics.base import NO_CUES, SceneCues
+from veilleur.runtime.analytics.rules import BuildContext, RuleSet
+from veilleur.runtime.config import CameraConfig, ObjetAbandonneRule, SiteConfig, resolve_path
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.ingest.video import Frame, read_file
@@ -28,7 +33,7 @@ from veilleur.runtime.track.bytetrack import ByteTracker
 
 log = logging.getLogger(__name__)
 
-STAGES = ("detect", "track", "rules", "journal")
+STAGES = ("detect", "track", "scene", "rules", "journal")
 """Stages timed by :attr:`Engine.timings` (decoding is timed by the caller that reads)."""
 
 
@@ -40,16 +45,88 @@ class Detector(Protocol):
 
 @dataclass
 class CameraAnalysis:
-    """Per-camera state: its tracker and its compiled rules."""
+    """Per-camera state: tracker, compiled rules (built on the first frame, when the frame's
+    shape is known), scene cues (static objects, view monitor) and the on/off switch."""
 
     camera: CameraConfig
     tracker: ByteTracker = field(default_factory=ByteTracker)
     rules: RuleSet | None = None
+    enabled: bool = True
     frames: int = 0
     last_detections: Detections = field(default_factory=Detections.empty)
+    last_cues: SceneCues = NO_CUES
+    static_objects: StaticObjectSource | None = None
+    view: ViewSource | None = None
+    rule_switches: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.rules = RuleSet(self.camera)
+        self.enabled = self.camera.enabled
+
+    def ensure_rules(self, frame: Frame) -> RuleSet:
+        if self.rules is None:
+            ground = self.camera.calibration.ground_plane() if self.camera.calibration else None
+            ctx = BuildContext(ground=ground, frame_aspect=frame.width / max(frame.height, 1))
+            self.rules = RuleSet(self.camera, ctx)
+            for rule_id, on in self.rule_switches.items():
+                self.rules.set_enabled(rule_id, on)
+            self.static_objects = _static_source(self.camera)
+            self.view = _view_source(self.camera)
+        return self.rules
+
+    def cues(self, frame: Frame) -> SceneCues:
+        view_ok = self.view.update(frame.image, frame.t) if self.view is not None else True
+        static = (
+            self.static_objects.update(frame.image, frame.t)
+            if self.static_objects is not None and view_ok
+            else Detections.empty()
+        )
+        self.last_cues = SceneCues(static_objects=static, view_ok=view_ok)
+        return self.last_cues
+
+    def state(self) -> dict[str, Any]:
+        """What health and the operator see of this camera's analysis (French reasons)."""
+        degraded = dict(self.rules.degraded) if self.rules is not None else {}
+        view_reason = None
+        if self.view is not None and not self.last_cues.view_ok:
+            view_reason = self.view.reason
+        return {
+            "enabled": self.enabled,
+            "frames": self.frames,
+            "view_ok": self.last_cues.view_ok,
+            "view_reason": view_reason,
+            "degraded_rules": degraded,
+        }
+
+
+class StaticObjectSource(Protocol):
+    def update(self, image: NDArray[np.uint8], t: float) -> Detections: ...
+
+
+class ViewSource(Protocol):
+    reason: str
+
+    def update(self, image: NDArray[np.uint8], t: float) -> bool: ...
+
+
+def _static_source(camera: CameraConfig) -> StaticObjectSource | None:
+    """Background modelling, only for cameras with an abandoned-object rule that uses it."""
+    wanted = [r for r in camera.rules if isinstance(r, ObjetAbandonneRule) and r.use_static_cue]
+    if not wanted:
+        return None
+    from veilleur.runtime.scene.static_objects import StaticObjectDetector
+
+    return StaticObjectDetector(static_s=min(5.0, *(r.static_s for r in wanted)))
+
+
+def _view_source(camera: CameraConfig) -> ViewSource | None:
+    if not camera.view_monitor.enabled:
+        return None
+    from veilleur.runtime.scene.view_change import ViewMonitor
+
+    return ViewMonitor(confirm_s=camera.view_monitor.confirm_s)
+
+
+Clock = Callable[[], datetime]
 
 
 class Engine:
@@ -59,8 +136,10 @@ class Engine:
         config: the site configuration.
         detector: a batched detector.
         model_sha256: SHA-256 of the model file, journaled with each alert.
-        journal: where alerts are written, before any notifier sees them.
+        journal: where alerts and control actions are written, before any notifier sees them.
         notifiers: called with each alert (as a dict) after it is journaled.
+        clock: the site's local time, for rule schedules (EX-041); default: now in the
+            site's time zone. Replays of recorded clips pass ``None`` to ignore schedules.
     """
 
     def __init__(
@@ -70,6 +149,7 @@ class Engine:
         model_sha256: str,
         journal: Journal | None = None,
         notifiers: Sequence[Notifier] = (),
+        clock: Clock | Literal["site"] | None = "site",
     ) -> None:
         self.config = config
         self.config_version = config.digest()
@@ -78,39 +158,70 @@ class Engine:
         self.journal = journal
         self.notifiers = list(notifiers)
         self.cameras = {c.id: CameraAnalysis(c) for c in config.cameras}
+        self.analysis_stopped = False
+        self._lock = threading.RLock()
+        if clock == "site":
+            tz = ZoneInfo(config.site.timezone)
+            self.clock: Clock | None = lambda: datetime.now(tz)
+        else:
+            self.clock = clock
         self.timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         """Seconds spent per stage since start (see :data:`STAGES`), for health and benchmarks."""
+
+    # -- analysis -------------------------------------------------------------------------
 
     def process_batch(self, items: Sequence[tuple[str, Frame]]) -> list[Alert]:
         """Detect on all frames in one call, then track and apply rules camera by camera.
 
-        Frames of one camera must come in time order, within and across calls.
+        Frames of one camera must come in time order, within and across calls. Frames of
+        disabled cameras, and every frame while analysis is stopped, are not analysed.
         """
+        with self._lock:
+            items = [
+                (c, f)
+                for c, f in items
+                if not self.analysis_stopped and c in self.cameras and self.cameras[c].enabled
+            ]
         if not items:
             return []
         t0 = time.perf_counter()
         dets = self.detector.detect_batch([f.image for _, f in items])
         self.timings["detect"] += time.perf_counter() - t0
+        return self.process_detections([(c, f, d) for (c, f), d in zip(items, dets, strict=True)])
+
+    def process_detections(self, items: Sequence[tuple[str, Frame, Detections]]) -> list[Alert]:
+        """Track and apply rules to frames whose detections are already known (pixels).
+
+        :meth:`process_batch` calls it after the detector; evaluation calls it directly with
+        ground-truth boxes to measure the analytics alone.
+        """
         alerts: list[Alert] = []
-        for (camera_id, frame), d in zip(items, dets, strict=True):
-            alerts.extend(self._analyse(self.cameras[camera_id], frame, d))
+        with self._lock:
+            now = self.clock() if self.clock is not None else None
+            for camera_id, frame, d in items:
+                alerts.extend(self._analyse(self.cameras[camera_id], frame, d, now))
         t0 = time.perf_counter()
         for alert in alerts:
             self._emit(alert)
         self.timings["journal"] += time.perf_counter() - t0
         return alerts
 
-    def _analyse(self, cam: CameraAnalysis, frame: Frame, dets: Detections) -> list[Alert]:
+    def _analyse(
+        self, cam: CameraAnalysis, frame: Frame, dets: Detections, now: datetime | None
+    ) -> list[Alert]:
         t0 = time.perf_counter()
         tracked = cam.tracker.update(dets, frame.t)
         t1 = time.perf_counter()
         self.timings["track"] += t1 - t0
         cam.frames += 1
         cam.last_detections = tracked
+        rules = cam.ensure_rules(frame)
+        cues = cam.cues(frame)
+        t2 = time.perf_counter()
+        self.timings["scene"] += t2 - t1
         norm = tracked.scaled(1.0 / frame.width, 1.0 / frame.height)
-        assert cam.rules is not None
-        hits = cam.rules.update(norm, frame.t)
-        self.timings["rules"] += time.perf_counter() - t1
+        hits = rules.update(norm, frame.t, cues, now)
+        self.timings["rules"] += time.perf_counter() - t2
         return [
             Alert(
                 camera_id=cam.camera.id,
@@ -126,6 +237,7 @@ class Engine:
                 config_version=self.config_version,
                 model_sha256=self.model_sha256,
                 engine_version=ENGINE_VERSION,
+                severity=rules.severity(hit.rule_id),
             )
             for hit in hits
         ]
@@ -139,6 +251,114 @@ class Engine:
                 n.notify(record)
             except Exception:  # a failing notifier must never lose the alert or stop analysis
                 log.exception("notifier %r failed for alert %s", n, alert.id)
+
+    # -- control (EX-021, EX-046): every action is journaled before it takes effect ---------
+
+    def _journal_action(self, action: str, actor: str, **details: Any) -> None:
+        record = {
+            "id": str(uuid.uuid4()),
+            "utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "action": action,
+            "actor": actor,
+            "config_version": self.config_version,
+            **details,
+        }
+        log.info("control: %s by %s %s", action, actor, details)
+        if self.journal is not None:
+            self.journal.append("control", record)
+
+    def stop_analysis(self, actor: str, reason: str = "") -> None:
+        """The global stop: no frame of any camera is analysed until :meth:`resume_analysis`."""
+        with self._lock:
+            self._journal_action("analysis_stopped", actor, reason=reason)
+            self.analysis_stopped = True
+
+    def resume_analysis(self, actor: str) -> None:
+        with self._lock:
+            self._journal_action("analysis_resumed", actor)
+            self.analysis_stopped = False
+
+    def set_camera_enabled(self, camera_id: str, enabled: bool, actor: str) -> None:
+        with self._lock:
+            cam = self._camera(camera_id)
+            self._journal_action(
+                "camera_enabled" if enabled else "camera_disabled", actor, camera_id=camera_id
+            )
+            cam.enabled = enabled
+
+    def set_rule_enabled(self, camera_id: str, rule_id: str, enabled: bool, actor: str) -> None:
+        with self._lock:
+            cam = self._camera(camera_id)
+            if rule_id not in {r.id for r in cam.camera.rules}:
+                raise KeyError(f"no rule {rule_id!r} on camera {camera_id!r}")
+            self._journal_action(
+                "rule_enabled" if enabled else "rule_disabled",
+                actor,
+                camera_id=camera_id,
+                rule_id=rule_id,
+            )
+            cam.rule_switches[rule_id] = enabled
+            if cam.rules is not None:
+                cam.rules.set_enabled(rule_id, enabled)
+
+    def apply_config(self, config: SiteConfig, actor: str) -> ConfigChange:
+        """Switch to a new site configuration without touching unchanged cameras.
+
+        Cameras whose configuration is unchanged keep their tracker and rule state; changed
+        cameras restart their analysis (rules, tracker); removed cameras stop; new ones start.
+        """
+        with self._lock:
+            old = {c.id: c for c in self.config.cameras}
+            new = {c.id: c for c in config.cameras}
+            change = ConfigChange(
+                added=sorted(new.keys() - old.keys()),
+                removed=sorted(old.keys() - new.keys()),
+                changed=sorted(k for k in new.keys() & old.keys() if new[k] != old[k]),
+                sources_changed=sorted(
+                    k for k in new.keys() & old.keys() if new[k].source != old[k].source
+                ),
+            )
+            self._journal_action(
+                "config_applied",
+                actor,
+                previous_config_version=self.config_version,
+                new_config_version=config.digest(),
+                added=change.added,
+                removed=change.removed,
+                changed=change.changed,
+            )
+            for k in change.removed:
+                del self.cameras[k]
+            for k in change.added + change.changed:
+                self.cameras[k] = CameraAnalysis(new[k])
+            self.config = config
+            self.config_version = config.digest()
+            return change
+
+    def _camera(self, camera_id: str) -> CameraAnalysis:
+        try:
+            return self.cameras[camera_id]
+        except KeyError:
+            raise KeyError(f"no camera {camera_id!r}; cameras: {', '.join(self.cameras)}") from None
+
+    def state(self) -> dict[str, Any]:
+        """Analysis state for health: global stop, and each camera's view and degraded rules."""
+        with self._lock:
+            return {
+                "analysis_stopped": self.analysis_stopped,
+                "config_version": self.config_version,
+                "cameras": {k: c.state() for k, c in self.cameras.items()},
+            }
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """Which cameras a configuration change touched."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    sources_changed: list[str]
 
 
 def camera_source(config_path: Path | str, camera: CameraConfig) -> str:

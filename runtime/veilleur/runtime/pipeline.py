@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from veilleur.runtime.config import CameraConfig
-from veilleur.runtime.engine import Engine, camera_source
+from veilleur.runtime.config import CameraConfig, SiteConfig
+from veilleur.runtime.engine import ConfigChange, Engine, camera_source
 from veilleur.runtime.ingest.video import Frame, SourceError, StreamStatus, read_file, read_stream
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class CameraWorker:
             f, self._slot = self._slot, None
             return f
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event | _AnyEvent) -> None:
         try:
             if self.camera.source.is_stream:
                 frames = read_stream(
@@ -73,45 +73,88 @@ class CameraWorker:
 
 
 class LiveRuntime:
-    """Runs the engine on every enabled camera until stopped (the global stop, EX-046)."""
+    """Runs the engine on every enabled camera until stopped.
+
+    The global stop of the analysis (EX-046) is :meth:`Engine.stop_analysis`: readers keep
+    their streams open, no frame is analysed. :meth:`stop` ends the threads themselves.
+    """
 
     def __init__(self, engine: Engine, config_path: Path) -> None:
         self.engine = engine
-        self.workers = {
-            c.id: CameraWorker(c, camera_source(config_path, c))
-            for c in engine.config.cameras
-            if c.enabled
-        }
+        self.config_path = config_path
+        self.workers: dict[str, CameraWorker] = {}
+        self._worker_stops: dict[str, threading.Event] = {}
+        self._worker_threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._infer_thread: threading.Thread | None = None
         self.batches = 0
+        for c in engine.config.cameras:
+            if c.enabled:
+                self.workers[c.id] = CameraWorker(c, camera_source(config_path, c))
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        threads = [*self._worker_threads.values(), self._infer_thread]
+        return any(t is not None and t.is_alive() for t in threads)
 
     def start(self) -> None:
         self._stop.clear()
-        for w in self.workers.values():
-            t = threading.Thread(target=w.run, args=(self._stop,), name=f"cam-{w.camera.id}")
-            t.daemon = True
-            t.start()
-            self._threads.append(t)
-        t = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
+        for cid in self.workers:
+            self._start_worker(cid)
+        self._infer_thread = threading.Thread(
+            target=self._infer_loop, name="inference", daemon=True
+        )
+        self._infer_thread.start()
+
+    def _start_worker(self, camera_id: str) -> None:
+        w = self.workers[camera_id]
+        stop = threading.Event()
+        self._worker_stops[camera_id] = stop
+        t = threading.Thread(
+            target=w.run, args=(_AnyEvent(stop, self._stop),), name=f"cam-{camera_id}"
+        )
+        t.daemon = True
         t.start()
-        self._threads.append(t)
+        self._worker_threads[camera_id] = t
+
+    def _stop_worker(self, camera_id: str, timeout: float = 5.0) -> None:
+        self._worker_stops.pop(camera_id, threading.Event()).set()
+        t = self._worker_threads.pop(camera_id, None)
+        if t is not None:
+            t.join(timeout)
+        self.workers.pop(camera_id, None)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        for t in self._threads:
-            t.join(timeout)
-        self._threads = []
+        for t in [*self._worker_threads.values(), self._infer_thread]:
+            if t is not None:
+                t.join(timeout)
+        self._worker_threads = {}
+        self._infer_thread = None
+
+    def apply_config(self, config: SiteConfig, actor: str) -> ConfigChange:
+        """Apply a new configuration; streams of untouched cameras keep running (no reconnect)."""
+        change = self.engine.apply_config(config, actor)
+        restart = set(change.removed) | set(change.sources_changed)
+        for cid in sorted(restart | set(change.changed)):
+            c = next((c for c in config.cameras if c.id == cid), None)
+            if (cid in restart or c is None or not c.enabled) and cid in self.workers:
+                self._stop_worker(cid)
+        for c in config.cameras:
+            if c.enabled and c.id not in self.workers:
+                self.workers[c.id] = CameraWorker(c, camera_source(self.config_path, c))
+                if not self._stop.is_set() and self._infer_thread is not None:
+                    self._start_worker(c.id)
+            elif c.id in self.workers:
+                self.workers[c.id].camera = c
+        return change
 
     def _infer_loop(self) -> None:
         while not self._stop.is_set():
-            batch = [(cid, f) for cid, w in self.workers.items() if (f := w.take()) is not None]
+            workers = list(self.workers.items())
+            batch = [(cid, f) for cid, w in workers if (f := w.take()) is not None]
             if not batch:
-                if all(w.finished for w in self.workers.values()):
+                if workers and all(w.finished for _cid, w in workers):
                     return
                 time.sleep(0.01)
                 continue
@@ -120,3 +163,13 @@ class LiveRuntime:
                 self.batches += 1
             except Exception:  # analysis of other cameras must go on
                 log.exception("inference batch failed")
+
+
+class _AnyEvent:
+    """Set when either of two events is set (a worker's own stop, or the runtime's)."""
+
+    def __init__(self, a: threading.Event, b: threading.Event) -> None:
+        self._a, self._b = a, b
+
+    def is_set(self) -> bool:
+        return self._a.is_set() or self._b.is_set()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
+from veilleur.runtime.core.calibration import GroundPlane
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
-from veilleur.runtime.core.geometry import Points, points_in_polygon
+from veilleur.runtime.core.geometry import Points, points_in_polygon, polygon_area
 
 
 @dataclass
@@ -63,21 +65,58 @@ class ZonePresence:
         return hits
 
 
+PERSON_HEIGHT_M = 1.7
+"""Assumed height of a standing person, the scale of uncalibrated estimates."""
+
+
 @dataclass
 class ZoneDensity:
-    """Alerts when more than ``max_count`` objects stay in a polygon for ``min_duration_s``."""
+    """Alerts when a polygon holds too many objects for ``min_duration_s``.
+
+    Too many is more than ``max_count`` objects, or more than ``max_density_m2`` objects per
+    square metre (either threshold suffices). The zone's ground area comes from the camera's
+    :class:`GroundPlane`; without one it is estimated from the median apparent height of the
+    people in the zone (a standing person ≈ 1.7 m), which is only approximate under
+    perspective: the rule then runs degraded and says so.
+    """
 
     rule_id: str
     zone_id: str
     polygon: Points
     class_ids: frozenset[int]
-    max_count: int
+    max_count: int | None
     min_duration_s: float = 2.0
     cooldown_s: float = 10.0
+    max_density_m2: float | None = None
+    ground: GroundPlane | None = None
+    frame_aspect: float = 16 / 9
     _since: float | None = None
     _armed: bool = True
     _last_alert: float | None = None
     last_count: int = 0
+    last_density_m2: float | None = None
+
+    def zone_area_m2(self, dets: Detections, inside: NDArray[np.int64]) -> float | None:
+        """Ground area of the zone: calibrated, or estimated from people's apparent size."""
+        if self.ground is not None:
+            return self.ground.area_m2(self.polygon)
+        heights = dets.xyxy[inside, 3] - dets.xyxy[inside, 1]
+        heights = heights[heights > 1e-4]
+        if len(heights) == 0:
+            return None
+        metres_per_unit_y = PERSON_HEIGHT_M / float(np.median(heights))
+        area_norm = polygon_area(self.polygon)
+        return area_norm * self.frame_aspect * metres_per_unit_y**2
+
+    def _too_dense(self, dets: Detections, inside: NDArray[np.int64]) -> bool:
+        self.last_density_m2 = None
+        over = self.max_count is not None and self.last_count > self.max_count
+        if self.max_density_m2 is not None and self.last_count:
+            area = self.zone_area_m2(dets, inside)
+            if area:
+                self.last_density_m2 = self.last_count / area
+                over = over or self.last_density_m2 > self.max_density_m2
+        return over
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         mask = np.isin(dets.class_id, list(self.class_ids))
@@ -88,7 +127,7 @@ class ZoneDensity:
             else np.zeros(0, dtype=np.int64)
         )
         self.last_count = len(inside)
-        if self.last_count <= self.max_count:
+        if not self._too_dense(dets, inside):
             self._since = None
             self._armed = True
             return []

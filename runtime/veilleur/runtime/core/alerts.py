@@ -27,6 +27,7 @@ class Alert:
     config_version: str
     model_sha256: str
     engine_version: str
+    severity: str = "medium"
     utc: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 

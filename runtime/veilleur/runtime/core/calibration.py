@@ -80,3 +80,93 @@ def _max_triangle_area(pts: Array) -> float:
                 area = 0.5 * abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
                 best = max(best, area)
     return best
+
+
+# --- Uncalibrated fallback: the apparent height of a person as the scale -----------------------
+
+PERSON_HEIGHT_M = 1.7
+"""Assumed height of a standing person (m), the scale of every uncalibrated estimate."""
+
+
+def y_normalised(points: Any, aspect: float) -> Array:
+    """Normalised image points → the *y-normalised* frame: ``(x · aspect, y)``.
+
+    Normalised coordinates divide x by the frame width and y by its height, so one unit of x
+    and one unit of y are not the same length on screen. Multiplying x by ``aspect`` (display
+    width / height, e.g. 16/9 for HD, 4/3 for 4CIF shown at 4:3) expresses both axes in units
+    of the frame height, where distances are isotropic again (square display pixels).
+
+    Example:
+        >>> y_normalised([[0.5, 0.5]], 16 / 9).round(3).tolist()
+        [[0.889, 0.5]]
+    """
+    if aspect <= 0:
+        raise ValueError(f"frame aspect must be positive, got {aspect}")
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    out: Array = pts * np.array([aspect, 1.0])
+    return out
+
+
+def approx_metres_per_unit(box_height: Any, person_height_m: float = PERSON_HEIGHT_M) -> Array:
+    """Metres per y-normalised image unit near a standing person, without calibration.
+
+    A person ≈ ``person_height_m`` tall whose box is ``box_height`` frame heights tall gives
+    ``person_height_m / box_height`` metres per frame height, at that person's depth.
+
+    Args:
+        box_height: normalised box height(s) (0–1] of standing people, scalar or (N,).
+
+    Raises:
+        ValueError: a height that is not positive (no scale can come from it).
+
+    Example:
+        >>> float(approx_metres_per_unit(0.2))
+        8.5
+    """
+    h = np.asarray(box_height, dtype=np.float64)
+    if np.any(~(h > 0)):
+        raise ValueError("box heights must be positive to give a scale")
+    out: Array = person_height_m / h
+    return out
+
+
+def approx_ground_m(
+    points: Any,
+    box_height: Any,
+    aspect: float,
+    person_height_m: float = PERSON_HEIGHT_M,
+) -> Array:
+    """Normalised image points → approximate metres, from people's box height (no calibration).
+
+    The points are taken to the y-normalised frame (:func:`y_normalised`) and scaled by
+    :func:`approx_metres_per_unit`. Differences of the results are approximate ground
+    distances in metres; the absolute values mean nothing on their own.
+
+    Args:
+        points: (N, 2) normalised image points (foot points).
+        box_height: one normalised height (a shared scale, e.g. the median height of the
+            people involved: all points then live in one consistent frame) or one per point
+            (each point in its own local scale: only use differences of points measured with
+            similar heights, e.g. one track over a short window).
+        aspect: display width / height of the frame.
+
+    Caveats (why uncalibrated analytics are *degraded*):
+        * the scale holds at the depth of the person whose height gave it; under perspective
+          it is too small for farther points and too large for nearer ones;
+        * motion along the camera's axis (up/down on screen) is foreshortened by the camera's
+          tilt and comes out too short, unless the camera looks straight down;
+        * box heights vary with pose (sitting, bending), occlusion and detector jitter, and the
+          assumption only holds for people, not vehicles or objects.
+
+    Example:
+        >>> a, b = approx_ground_m([[0.1, 0.5], [0.2, 0.5]], 0.17, aspect=1.0)
+        >>> round(float(np.linalg.norm(b - a)), 3)
+        1.0
+    """
+    scale = approx_metres_per_unit(box_height, person_height_m)
+    pts = y_normalised(points, aspect)
+    if scale.ndim == 0:
+        out: Array = pts * float(scale)
+    else:
+        out = pts * scale.reshape(-1, 1)
+    return out

@@ -75,3 +75,10 @@ def angle_between_deg(u: Points, v: Points) -> float:
         raise ValueError("angle of a zero vector is undefined")
     cos = float(np.dot(u, v)) / (un * vn)
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def polygon_area(polygon: Points) -> float:
+    """Area of a simple polygon (shoelace formula), in squared input units."""
+    p = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    x, y = p[:, 0], p[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
