@@ -104,3 +104,19 @@ def test_wrong_way(dx, alerts):
             )
         )
     assert n == alerts
+
+
+@pytest.mark.parametrize(("min_distance_m", "alert_times"), [(0.0, [0.6]), (2.0, [2.4])])
+def test_wrong_way_min_distance_in_metres(min_distance_m: float, alert_times: list[float]) -> None:
+    """Boxes 0.1 tall: a 1.7 m person gives 17 m per frame height (aspect 1), so a step of
+    0.01 every 0.2 s is 0.17 m. Without a distance, 0.5 s of wrong way suffices (t = 0.6 s);
+    2 m from the first wrong-way position (x = 0.78) is reached at x = 0.66, t = 2.4 s
+    (0.12 × 17 = 2.04 m; one step earlier, 1.87 m)."""
+    ww = WrongWay(
+        "s", "c", ZONE, PERSON, np.array([1.0, 0.0]), min_duration_s=0.5, min_speed=0.02,
+        min_distance_m=min_distance_m, frame_aspect=1.0,
+    )  # fmt: skip
+    times = [
+        round(i * 0.2, 1) for i in range(30) if ww.update(person_at(0.78 - 0.01 * i, 0.6), i * 0.2)
+    ]
+    assert times == alert_times

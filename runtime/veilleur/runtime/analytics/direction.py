@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
+from veilleur.runtime.core.calibration import GroundPlane, approx_ground_m
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, angle_between_deg, points_in_polygon
@@ -18,7 +19,9 @@ class WrongWay:
     """Alerts when a track inside the zone moves against ``allowed`` for ``min_duration_s``.
 
     Motion is the foot point's displacement over the last ``window_s`` seconds; a track is
-    judged only while its speed exceeds ``min_speed`` (normalised units per second).
+    judged only while its speed exceeds ``min_speed`` (normalised units per second). With
+    ``min_distance_m`` > 0 the track must also have gone that far against the flow (ground
+    metres with a :class:`GroundPlane`, else estimated from its apparent height).
     """
 
     rule_id: str
@@ -31,6 +34,10 @@ class WrongWay:
     min_speed: float = 0.01
     window_s: float = 1.0
     cooldown_s: float = 10.0
+    min_distance_m: float = 0.0
+    ground: GroundPlane | None = None
+    frame_aspect: float = 16 / 9
+    _wrong_from: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     _hist: dict[int, deque[tuple[float, float, float]]] = field(default_factory=dict)
     _wrong_since: dict[int, float] = field(default_factory=dict)
     _alerted: dict[int, float] = field(default_factory=dict)
@@ -60,8 +67,15 @@ class WrongWay:
                 self._wrong_since.pop(tid, None)
                 continue
             since = self._wrong_since.setdefault(tid, h[0][0])
+            if tid not in self._wrong_from or self._wrong_from[tid][2] != since:
+                self._wrong_from[tid] = (h[0][1], h[0][2], since)
             last = self._alerted.get(tid)
-            if t - since >= self.min_duration_s and (last is None or t - last >= self.cooldown_s):
+            far_enough = self._distance_m(tid, dets, int(i), feet) >= self.min_distance_m
+            if (
+                t - since >= self.min_duration_s
+                and far_enough
+                and (last is None or t - last >= self.cooldown_s)
+            ):
                 self._alerted[tid] = t
                 hits.append(
                     RuleHit(
@@ -76,6 +90,21 @@ class WrongWay:
                     )
                 )
         for tid in [k for k, h in self._hist.items() if k not in seen and t - h[-1][0] > 5.0]:
+            self._wrong_from.pop(tid, None)
             del self._hist[tid]
             self._wrong_since.pop(tid, None)
         return hits
+
+    def _distance_m(self, tid: int, dets: Detections, i: int, feet: Points) -> float:
+        """Distance the track went since it started moving the wrong way, in metres."""
+        if self.min_distance_m <= 0:
+            return 0.0
+        x0, y0, _ = self._wrong_from[tid]
+        start, now = np.array([x0, y0]), np.asarray(feet[i], dtype=np.float64)
+        if self.ground is not None:
+            return self.ground.distance_m(start, now)
+        height = float(dets.xyxy[i, 3] - dets.xyxy[i, 1])
+        if height <= 0:
+            return 0.0
+        a, b = approx_ground_m(np.stack([start, now]), height, self.frame_aspect)
+        return float(np.linalg.norm(b - a))

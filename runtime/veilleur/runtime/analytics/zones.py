@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
-from veilleur.runtime.core.calibration import GroundPlane
+from veilleur.runtime.core.calibration import PERSON_HEIGHT_M, GroundPlane
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon, polygon_area
@@ -63,10 +63,6 @@ class ZonePresence:
             if tid not in present:
                 del self._entered[tid]
         return hits
-
-
-PERSON_HEIGHT_M = 1.7
-"""Assumed height of a standing person, the scale of uncalibrated estimates."""
 
 
 @dataclass

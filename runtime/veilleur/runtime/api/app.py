@@ -52,6 +52,7 @@ class AlertOut(BaseModel):
     config_version: str
     model_sha256: str
     engine_version: str
+    severity: str = "medium"
 
 
 class AlertPage(BaseModel):
@@ -89,6 +90,33 @@ def _health(journal: Journal, runtime: LiveRuntime | None, started: float) -> He
             else:
                 reason = w.status.last_error or "flux non connecté"
                 comps.append(ComponentHealth(name=f"camera:{cid}", level="rouge", reason=reason))
+        state = runtime.engine.state()
+        if state["analysis_stopped"]:
+            comps.append(
+                ComponentHealth(
+                    name="analyse", level="jaune", reason="Analyse arrêtée (arrêt global)"
+                )
+            )
+        for cid, cam in state["cameras"].items():
+            if not cam["enabled"]:
+                comps.append(
+                    ComponentHealth(
+                        name=f"analyse:{cid}", level="jaune", reason="caméra désactivée"
+                    )
+                )
+            if not cam["view_ok"]:
+                reason = cam["view_reason"] or "vue modifiée"
+                comps.append(
+                    ComponentHealth(
+                        name=f"vue:{cid}",
+                        level="jaune",
+                        reason=f"{reason} ; règles de zone suspendues",
+                    )
+                )
+            for rule_id, why in cam["degraded_rules"].items():
+                comps.append(
+                    ComponentHealth(name=f"regle:{cid}:{rule_id}", level="jaune", reason=why)
+                )
     worst: Level = max((c.level for c in comps), key=_ORDER.__getitem__, default="vert")
     engine = runtime.engine if runtime is not None else None
     return Health(
