@@ -5,25 +5,41 @@
         srv.stop()                      # the camera goes away (SIGTERM)
         srv.start()                     # and comes back, same port and URL
 
-Needs the Debian packages of ``scripts/install-debian-deps.sh``; :func:`rtsp_available` says
-whether they are there (tests skip with its reason otherwise).
+Multicast needs a network namespace (on the host, 239.x routes out of the machine):
+
+    with net_namespace() as ns, rtsp_server(clip, netns=ns, multicast=True) as srv:
+        ns.enter()                      # in a thread of ours: its sockets are in ns
+        read_stream(srv.url, "udp_multicast", ...)
+
+Needs the Debian packages of ``scripts/install-debian-deps.sh``; :func:`rtsp_available` and
+:func:`netns_available` say whether they are there (tests skip with their reason otherwise).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import itertools
+import os
 import selectors
+import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER = Path(__file__).resolve().parents[1] / "rtsp" / "rtsp_server.py"
 READY_TIMEOUT_S = 20.0
+CLONE_NEWNET = 0x40000000  # <sched.h>
+NETNS_DIR = Path("/run/netns")  # where `ip netns add` pins its namespaces
+
+T = TypeVar("T")
+_netns_ids = itertools.count()
 
 
 def free_port() -> int:
@@ -50,13 +66,126 @@ def rtsp_available() -> tuple[bool, str]:
     return True, ""
 
 
-class RtspServer:
-    """One server process for one clip; stop() and start() keep the port and the URL."""
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
 
-    def __init__(self, clip: Path, port: int | None = None, mount: str = "/cam") -> None:
+
+def netns_available() -> tuple[bool, str]:
+    """Whether this process may create network namespaces (root and iproute2), and why not."""
+    if shutil.which("ip") is None:
+        return False, "iproute2 not installed (run scripts/install-debian-deps.sh)"
+    name = f"veilleur-probe-{os.getpid()}-{next(_netns_ids)}"
+    r = _ip("netns", "add", name)
+    if r.returncode != 0:
+        return False, f"`ip netns add` not permitted here (root needed): {r.stderr.strip()}"
+    _ip("netns", "del", name)
+    return True, ""
+
+
+class NetNamespace:
+    """A throwaway network namespace whose loopback carries multicast (``ip netns``, root).
+
+    Its ``lo`` is up, multicast-enabled and routes 224.0.0.0/4, so that multicast sent there
+    stays there. Processes join it through :meth:`exec_prefix`; a thread of this process
+    through :meth:`enter` (a network namespace is per thread: the sockets that thread opens
+    afterwards are in the namespace, the rest of the process is unaffected).
+    """
+
+    def __init__(self) -> None:
+        self.name = f"veilleur-test-{os.getpid()}-{next(_netns_ids)}"
+        self.created = False
+
+    def create(self) -> None:
+        steps = [
+            ("netns", "add", self.name),
+            ("-n", self.name, "link", "set", "lo", "up"),
+            ("-n", self.name, "link", "set", "lo", "multicast", "on"),
+            ("-n", self.name, "route", "add", "224.0.0.0/4", "dev", "lo"),
+        ]
+        for step in steps:
+            r = _ip(*step)
+            if r.returncode != 0:
+                self.delete()
+                raise RuntimeError(f"ip {' '.join(step)} failed: {r.stderr.strip()}")
+            self.created = True
+
+    def delete(self) -> None:
+        """Remove the namespace's name (it goes once no process or thread is left in it)."""
+        if self.created:
+            _ip("netns", "del", self.name)
+            self.created = False
+
+    def exec_prefix(self) -> list[str]:
+        """What to put before a command line to run it in the namespace."""
+        return ["ip", "netns", "exec", self.name]
+
+    def enter(self) -> None:
+        """Move the calling thread into the namespace (for good: use a thread of its own)."""
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("enter() from a thread of its own, not the main thread")
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(NETNS_DIR / self.name, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns({self.name}): {os.strerror(err)}")
+        finally:
+            os.close(fd)
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float = 60.0, **kw: Any) -> T:
+        """``fn(*args, **kw)`` run in a new thread inside the namespace; its result or error."""
+        out: list[Any] = []
+
+        def run() -> None:
+            try:
+                self.enter()
+                out.append((True, fn(*args, **kw)))
+            except BaseException as exc:  # re-raised in the caller
+                out.append((False, exc))
+
+        t = threading.Thread(target=run, name=f"in-{self.name}", daemon=True)
+        t.start()
+        t.join(timeout_s)
+        if not out:
+            raise TimeoutError(f"{fn!r} in {self.name} still running after {timeout_s:.0f} s")
+        ok, value = out[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def net_namespace() -> Iterator[NetNamespace]:
+    """A fresh :class:`NetNamespace` for the duration of the block."""
+    ns = NetNamespace()
+    try:
+        ns.create()
+        yield ns
+    finally:
+        ns.delete()
+
+
+class RtspServer:
+    """One server process for one clip; stop() and start() keep the port and the URL.
+
+    ``multicast``: offer UDP multicast only; ``netns``: run the server in that namespace
+    (multicast needs one, see :class:`NetNamespace`).
+    """
+
+    def __init__(
+        self,
+        clip: Path,
+        port: int | None = None,
+        mount: str = "/cam",
+        *,
+        multicast: bool = False,
+        netns: NetNamespace | None = None,
+    ) -> None:
         self.clip = Path(clip)
         self.port = port if port is not None else free_port()
         self.mount = mount
+        self.multicast = multicast
+        self.netns = netns
         self.url = f"rtsp://127.0.0.1:{self.port}{mount}"
         self.proc: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
@@ -71,6 +200,10 @@ class RtspServer:
             return
         cmd = [SYSTEM_PYTHON, str(SERVER), "--port", str(self.port), "--file", str(self.clip)]
         cmd += ["--mount", self.mount]
+        if self.multicast:
+            cmd.append("--multicast")
+        if self.netns is not None:
+            cmd = self.netns.exec_prefix() + cmd  # `ip netns exec` execs: same process id
         # stderr to a file, not a pipe: GStreamer's warnings must never fill a pipe nobody reads
         self.close_log()
         self._stderr = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the server)
@@ -128,9 +261,16 @@ class RtspServer:
 
 
 @contextlib.contextmanager
-def rtsp_server(clip: Path, port: int | None = None, mount: str = "/cam") -> Iterator[RtspServer]:
+def rtsp_server(
+    clip: Path,
+    port: int | None = None,
+    mount: str = "/cam",
+    *,
+    multicast: bool = False,
+    netns: NetNamespace | None = None,
+) -> Iterator[RtspServer]:
     """Serve ``clip`` in a loop at ``rtsp://127.0.0.1:PORT/cam`` for the duration of the block."""
-    srv = RtspServer(clip, port, mount)
+    srv = RtspServer(clip, port, mount, multicast=multicast, netns=netns)
     try:
         srv.start()
         yield srv

@@ -65,6 +65,7 @@ def test_config_change_keeps_untouched_streams_and_restarts_changed_sources(tmp_
         thread_a = live._worker_threads["a"]
         read_a = worker_a.frames_read
         assert read_a > 0 and worker_b.frames_read > 0
+        assert live.batches > 0  # analysed, not just read
         # rules of b change: neither stream restarts
         live.apply_config(site(tmp_path, "b.mp4", 3.0), "adv")
         assert live.workers["a"] is worker_a and live.workers["b"] is worker_b
@@ -76,6 +77,7 @@ def test_config_change_keeps_untouched_streams_and_restarts_changed_sources(tmp_
         time.sleep(1.0)
         assert worker_a.frames_read > read_a  # a never stopped
         assert live.workers["b"].frames_read > 0
+        assert engine.cameras["b"].frames > 0 and engine.cameras["b"].rules is not None
     finally:
         live.stop()
     actions = [e["action"] for e in reversed(journal.list(kind="control"))]

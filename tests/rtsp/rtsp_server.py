@@ -5,11 +5,19 @@ Run with the system Python (``/usr/bin/python3``): GStreamer's ``gi`` bindings d
 the project's venv. Needs the Debian packages of ``scripts/install-debian-deps.sh``.
 
     /usr/bin/python3 tests/rtsp/rtsp_server.py --port 8554 --file clip.mp4 [--mount /cam]
+        [--multicast]
 
 Prints ``READY rtsp://127.0.0.1:PORT/cam`` on stdout once listening; exits cleanly (status 0)
 on SIGTERM or SIGINT. TCP and UDP unicast transports are allowed on the mount, all sockets on
-127.0.0.1. Multicast is not offered: on one host it needs a network namespace and three fixes
-(see ../shared/design/stack.md, "A real RTSP server for tests").
+127.0.0.1.
+
+With ``--multicast`` the mount offers UDP multicast only (groups 239.255.42.1–10, ports
+5000–5100, TTL 1, on ``lo``). On one host this works only inside a network namespace whose
+``lo`` is up, multicast-enabled and routes 224.0.0.0/4 (on the host, 239.x routes out of the
+machine), with three fixes applied here (see ../shared/design/stack.md, "A real RTSP server
+for tests"): SO_REUSEADDR and multicast loopback on the server's multicast sockets once a
+client is set up (the client binds the same group and port), ``loop=True`` on the network
+sinks, and no RTCP (else the server hears its own RTCP, sends a BYE and the client stops).
 
 The clip loops with rising timestamps, as a camera's would: GStreamer has no loop flag and a
 plain seek at EOS stalls, so a probe on the payloader's sink pad drops the demuxer's EOS,
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -32,7 +41,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 PIPELINE = (
     '( filesrc location="{path}" ! qtdemux name=d d.video_0 ! h264parse ! '
@@ -107,11 +116,53 @@ def on_media_configure(
     media.looper = Looper(demux, pay.get_static_pad("sink"))  # type: ignore[attr-defined]
 
 
+def on_multicast_setup(_client: GstRtspServer.RTSPClient, ctx: GstRtspServer.RTSPContext) -> None:
+    """After a multicast SETUP: let the client share the group's port and hear the sender.
+
+    The server's multicast sockets are bound to the group's ports before the client binds
+    them too: both sides need SO_REUSEADDR (FFmpeg sets it on its side). Multicast loopback
+    and ``loop`` on the sinks make the packets sent on ``lo`` come back to local receivers.
+    """
+    media = ctx.media
+    if media is None:
+        return
+    for i in range(media.n_streams()):
+        stream = media.get_stream(i)
+        for get in (stream.get_rtp_multicast_socket, stream.get_rtcp_multicast_socket):
+            sock = get(Gio.SocketFamily.IPV4)
+            if sock is None:
+                continue
+            try:
+                sock.set_option(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            except GLib.Error as exc:
+                print(f"rtsp_server: SO_REUSEADDR: {exc.message}", file=sys.stderr, flush=True)
+            sock.set_multicast_loopback(True)
+    pipeline = media.get_element().get_parent() or media.get_element()
+    pipeline.iterate_recurse().foreach(_loop_back)
+
+
+def _loop_back(element: Gst.Element) -> None:
+    factory = element.get_factory()
+    if factory is not None and factory.get_name() == "multiudpsink":
+        element.set_property("loop", True)
+
+
+def on_client_connected(
+    _server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient
+) -> None:
+    client.connect("setup-request", on_multicast_setup)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--file", type=Path, required=True, help="H.264 MP4 clip to loop")
     ap.add_argument("--mount", default="/cam")
+    ap.add_argument(
+        "--multicast",
+        action="store_true",
+        help="offer UDP multicast only (run inside a network namespace, see the docstring)",
+    )
     args = ap.parse_args(argv)
     clip = args.file.resolve()
     if not clip.is_file():
@@ -126,12 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(PIPELINE.format(path=str(clip).replace("\\", "\\\\").replace('"', '\\"')))
     factory.set_shared(True)
-    factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
     factory.connect("media-configure", on_media_configure)
-    # UDP unicast: the server's RTP/RTCP sockets on loopback too (else on 0.0.0.0), on ports
-    # below Linux's ephemeral range; a port already taken is skipped
     pool = GstRtspServer.RTSPAddressPool()
-    pool.add_range("127.0.0.1", "127.0.0.1", 20000, 29999, 0)
+    if args.multicast:
+        factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP_MCAST)
+        # site-local groups, TTL 1: the packets never leave the namespace's loopback
+        pool.add_range("239.255.42.1", "239.255.42.10", 5000, 5100, 1)
+        factory.set_multicast_iface("lo")
+        factory.set_enable_rtcp(False)
+        server.connect("client-connected", on_client_connected)
+    else:
+        factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
+        # UDP unicast: the server's RTP/RTCP sockets on loopback too (else on 0.0.0.0), on
+        # ports below Linux's ephemeral range; a port already taken is skipped
+        pool.add_range("127.0.0.1", "127.0.0.1", 20000, 29999, 0)
     factory.set_address_pool(pool)
     server.get_mount_points().add_factory(mount, factory)
 

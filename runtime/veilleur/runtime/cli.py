@@ -1,4 +1,7 @@
-"""Runtime commands: ``replay``, ``serve``, ``journal verify``. Light: no training stack."""
+"""Runtime commands: ``replay``, ``serve``, ``journal verify``, ``manifest write|verify``.
+
+Light: no training stack.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,15 @@ from typing import Annotated
 import typer
 
 from veilleur.runtime.config import ConfigError, SiteConfig, load_site_config, resolve_path
-from veilleur.runtime.detect.onnx import ModelError, OnnxDetector
+from veilleur.runtime.detect.manifest import (
+    MANIFEST_FILENAME,
+    ManifestReport,
+    check_model,
+    manifest_entry,
+    verify_manifest,
+    write_manifest,
+)
+from veilleur.runtime.detect.onnx import DeployConfigError, ModelError, OnnxDetector
 from veilleur.runtime.engine import Engine, camera_source, replay
 from veilleur.runtime.ingest.video import SourceError
 from veilleur.runtime.journal.repository import Journal
@@ -20,6 +31,10 @@ from veilleur.runtime.notify.sinks import JsonLinesNotifier
 app = typer.Typer(help="Veilleur runtime.", no_args_is_help=True, add_completion=False)
 journal_app = typer.Typer(help="Alert journal.", no_args_is_help=True)
 app.add_typer(journal_app, name="journal")
+manifest_app = typer.Typer(
+    help="Deploy manifest of the model files (EX-131).", no_args_is_help=True
+)
+app.add_typer(manifest_app, name="manifest")
 
 EXIT_CONFIG, EXIT_SOURCE, EXIT_MODEL = 2, 3, 4
 
@@ -30,17 +45,32 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def load_detector(config: SiteConfig, config_path: Path, model: Path | None) -> OnnxDetector:
-    """The detector named on the command line, or else by the site configuration."""
+    """The detector named on the command line, or else by the site configuration.
+
+    When the configured model comes with ``model.manifest``, the model (and class map file)
+    must match the deploy manifest first (:class:`DeployConfigError` otherwise).
+    """
     mc = config.model
     if model is None and mc is None:
         raise ModelError(f"{config_path}: no 'model' section and no --model given")
     path = model if model is not None else resolve_path(config_path, mc.path)  # type: ignore[union-attr]
+    class_map_file = (
+        resolve_path(config_path, mc.class_map_file) if mc and mc.class_map_file else None
+    )
+    if mc is not None and mc.manifest is not None and model is None:
+        check_model(
+            resolve_path(config_path, mc.manifest),
+            path,
+            adapter=mc.adapter,
+            class_map_file=class_map_file,
+        )
     return OnnxDetector(
         path,
         confidence=mc.confidence if mc else 0.35,
         nms_iou=mc.nms_iou if mc else 0.5,
         adapter=mc.adapter if mc else "auto",
         class_map=mc.class_map if mc else None,
+        class_map_file=class_map_file,
         expected_sha256=mc.sha256 if mc and model is None else None,
     )
 
@@ -67,6 +97,8 @@ def replay_cmd(
         raise _fail(f"{config}: {exc.args[0]}", EXIT_CONFIG) from None
     try:
         detector = load_detector(site, config, model)
+    except DeployConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
     except ModelError as exc:
         raise _fail(str(exc), EXIT_MODEL) from None
     engine = Engine(
@@ -101,7 +133,7 @@ def serve_cmd(
     try:
         site = load_site_config(config)
         detector = load_detector(site, config, model)
-    except ConfigError as exc:
+    except (ConfigError, DeployConfigError) as exc:
         raise _fail(str(exc), EXIT_CONFIG) from None
     except ModelError as exc:
         raise _fail(str(exc), EXIT_MODEL) from None
@@ -117,6 +149,80 @@ def serve_cmd(
     uvicorn.run(create_app(jr, runtime), host=host, port=port, log_level="info")
 
 
+@app.command("bench")
+def bench_cmd(
+    model: Annotated[Path, typer.Option(help="ONNX detector to measure.")],
+    adapter: Annotated[str, typer.Option(help="Output layout: auto, veilleur or yolox.")] = "auto",
+    clip: Annotated[
+        list[Path] | None, typer.Option("--clip", help="Video file (repeat for several).")
+    ] = None,
+    synthetic: Annotated[
+        int, typer.Option(help="Generate this many synthetic clips (data package) to play.")
+    ] = 0,
+    streams: Annotated[
+        str, typer.Option(help="Stream counts to measure, comma-separated.")
+    ] = "1,2,4,8",
+    seconds: Annotated[float, typer.Option(help="Seconds of video per stream.")] = 10.0,
+    analysis_fps: Annotated[float, typer.Option(help="Frames analysed per second.")] = 6.25,
+    batch: Annotated[
+        int, typer.Option(help="Most frames per detector call (0 = all streams at once).")
+    ] = 0,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run the naive baseline (needs supervision).")
+    ] = True,
+    sweep: Annotated[
+        bool, typer.Option(help="Also run the thread / batch / pre- and post-processing sweep.")
+    ] = False,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Keep generated clips and journals here.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result as JSON here.")] = None,
+) -> None:
+    """Measure streams × fps, per-stage time and alert latency against a naive baseline."""
+    import tempfile
+
+    from veilleur.runtime.bench import BenchError, BenchSettings, format_report, run_bench
+
+    try:
+        counts = tuple(int(v) for v in streams.split(",") if v.strip())
+    except ValueError:
+        raise _fail(f"--streams: expected integers like 1,2,4,8, got {streams!r}", 2) from None
+    clips = list(clip or [])
+    for c in clips:
+        if not c.is_file():
+            raise _fail(f"{c}: video file not found", EXIT_SOURCE)
+    try:
+        with tempfile.TemporaryDirectory(prefix="veilleur-bench-") as tmp:
+            if synthetic > 0:
+                from veilleur.runtime.bench import synthetic_clips
+
+                clips += synthetic_clips((work_dir or Path(tmp)) / "clips", synthetic)
+            settings = BenchSettings(
+                model=model,
+                clips=tuple(clips),
+                streams=counts,
+                seconds=seconds,
+                analysis_fps=analysis_fps,
+                batch=batch,
+                adapter=adapter,
+                baseline=baseline,
+                sweep=sweep,
+                work_dir=work_dir,
+            )
+            result = run_bench(settings)
+    except ModelError as exc:
+        raise _fail(str(exc), EXIT_MODEL) from None
+    except SourceError as exc:
+        raise _fail(str(exc), EXIT_SOURCE) from None
+    except BenchError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(format_report(result))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"\nresult written to {out}")
+
+
 @journal_app.command("verify")
 def journal_verify(
     journal: Annotated[str, typer.Argument(help="Journal path or URL.")],
@@ -126,6 +232,105 @@ def journal_verify(
     typer.echo(json.dumps(r.__dict__, ensure_ascii=False))
     if not r.ok:
         raise typer.Exit(1)
+
+
+def _default_manifest(config_path: Path, site: SiteConfig) -> Path:
+    """``model.manifest`` of the site config, else ``deploy-manifest.json`` next to it."""
+    if site.model is not None and site.model.manifest is not None:
+        return resolve_path(config_path, site.model.manifest)
+    return config_path.parent / MANIFEST_FILENAME
+
+
+@manifest_app.command("write")
+def manifest_write(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Site configuration YAML.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Manifest to write (default: model.manifest, else next to the config)."),
+    ] = None,
+) -> None:
+    """Pin the site's model (and class map file) by size and SHA-256 in a deploy manifest.
+
+    The model is loaded first, so a file that does not load, or does not match the config's
+    sha256 or its export sidecar, is never pinned.
+    """
+    try:
+        site = load_site_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    mc = site.model
+    if mc is None:
+        raise _fail(f"{config}: no 'model' section to write a manifest for", EXIT_CONFIG)
+    path = resolve_path(config, mc.path)
+    class_map_file = resolve_path(config, mc.class_map_file) if mc.class_map_file else None
+    try:
+        detector = OnnxDetector(
+            path,
+            adapter=mc.adapter,
+            class_map=mc.class_map,
+            class_map_file=class_map_file,
+            expected_sha256=mc.sha256,
+        )
+    except DeployConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    except ModelError as exc:
+        raise _fail(str(exc), EXIT_MODEL) from None
+    target = out if out is not None else _default_manifest(config, site)
+    entry = manifest_entry(
+        target, path, detector.info.adapter, class_map_file, sha256=detector.info.sha256
+    )
+    manifest = write_manifest(target, [entry])
+    typer.echo(json.dumps({"manifest": str(target), **manifest.model_dump()}, ensure_ascii=False))
+
+
+@manifest_app.command("verify")
+def manifest_verify(
+    manifest: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Deploy manifest (default: from --config, else ./deploy-manifest.json)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Also check this site's model against the manifest."),
+    ] = None,
+) -> None:
+    """Check every file the manifest pins; exit 2 and name each mismatch if any."""
+    site = None
+    if config is not None:
+        try:
+            site = load_site_config(config)
+        except ConfigError as exc:
+            raise _fail(str(exc), EXIT_CONFIG) from None
+    if manifest is None:
+        manifest = (
+            _default_manifest(config, site)
+            if config is not None and site is not None
+            else Path(MANIFEST_FILENAME)
+        )
+    try:
+        report = verify_manifest(manifest)
+    except DeployConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    if config is not None and site is not None and site.model is not None:
+        mc = site.model
+        try:
+            check_model(
+                manifest,
+                resolve_path(config, mc.path),
+                adapter=mc.adapter,
+                class_map_file=(
+                    resolve_path(config, mc.class_map_file) if mc.class_map_file else None
+                ),
+            )
+        except DeployConfigError as exc:
+            report = ManifestReport(
+                report.manifest, False, report.models, [*report.problems, str(exc)], report.warnings
+            )
+    typer.echo(json.dumps(report.__dict__, ensure_ascii=False))
+    if not report.ok:
+        raise typer.Exit(EXIT_CONFIG)
 
 
 def main() -> None:

@@ -255,6 +255,9 @@ class SensCirculationRule(_RuleBase):
     min_speed: float = Field(
         0.01, ge=0.0, description="Minimum speed (normalised units per second) to judge motion."
     )
+    min_distance_m: float = Field(
+        0.0, ge=0.0, description="Distance to go against the flow before alerting (metres)."
+    )
 
     @field_validator("allowed_direction")
     @classmethod

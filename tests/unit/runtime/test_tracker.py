@@ -51,3 +51,49 @@ def test_two_people_crossing_classes_do_not_swap():
     assert out is not None
     assert out.tracker_id.tolist() == [1, 2]
     assert np.all(out.class_id == [0, 3])
+
+
+def test_a_falling_person_keeps_their_id_and_the_class_follows():
+    # person (0) standing, then the detector calls the same body person_lying (7)
+    tr = ByteTracker()
+    out = None
+    for i in range(5):
+        out = tr.update(Detections.from_arrays([[100, 100, 140, 200]], [0.9], [0]), i * 0.2)
+    assert out is not None and out.tracker_id.tolist() == [1]
+    lying = Detections.from_arrays([[80, 160, 180, 200]], [0.9], [7])
+    for i in range(5, 10):
+        out = tr.update(lying, i * 0.2)
+        assert out.tracker_id.tolist() == [1]
+    track = tr.track(1)
+    assert track is not None and track.class_id == 7
+    assert len(tr.tracks) == 1
+
+
+def test_other_classes_still_never_share_a_track():
+    tr = ByteTracker()
+    for i in range(3):
+        tr.update(walker(10, cls=0), i * 0.2)
+    # a bag (3) exactly where the person was: a new track, not the person's
+    tr.update(walker(10, cls=3), 0.6)
+    assert tr.update(walker(10, cls=3), 0.8).tracker_id.tolist() == [2]
+
+
+def test_person_and_person_lying_boxes_of_one_body_make_one_track():
+    # class-aware NMS keeps both boxes of a falling body: the duplicate starts no track
+    tr = ByteTracker()
+    for i in range(3):
+        tr.update(Detections.from_arrays([[100, 100, 140, 200]], [0.9], [0]), i * 0.2)
+    both = Detections.from_arrays([[100, 110, 145, 200], [98, 112, 146, 200]], [0.9, 0.8], [0, 7])
+    for i in range(3, 6):
+        out = tr.update(both, i * 0.2)
+        assert sorted(out.tracker_id.tolist()) == [-1, 1]  # whichever overlaps the track more
+    assert [t.track_id for t in tr.tracks] == [1]
+
+
+def test_class_groups_can_be_switched_off():
+    tr = ByteTracker(TrackerParams(class_groups=()))
+    for i in range(3):
+        tr.update(Detections.from_arrays([[100, 100, 140, 200]], [0.9], [0]), i * 0.2)
+    lying = Detections.from_arrays([[100, 120, 140, 200]], [0.9], [7])
+    tr.update(lying, 0.6)
+    assert tr.update(lying, 0.8).tracker_id.tolist() == [2]

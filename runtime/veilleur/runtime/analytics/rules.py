@@ -101,6 +101,9 @@ def _sens(rule: DetectionRule, zone: ZoneConfig, ctx: BuildContext) -> Analyzer:
         rule.min_duration_s,
         rule.min_speed,
         cooldown_s=rule.cooldown_s,
+        min_distance_m=rule.min_distance_m,
+        ground=ctx.ground,
+        frame_aspect=ctx.frame_aspect,
     )
 
 
@@ -218,6 +221,11 @@ def degraded_reason(rule: RuleConfig, calibrated: bool) -> str | None:
         return (
             "Caméra non calibrée : la surface de la zone est estimée à partir de la taille "
             "apparente des personnes (densité approximative)."
+        )
+    if isinstance(rule, SensCirculationRule) and rule.min_distance_m > 0:
+        return (
+            "Caméra non calibrée : la distance parcourue à contresens est estimée à partir de "
+            "la taille apparente des personnes."
         )
     if type(rule) in METRIC_RULES:
         return (

@@ -3,9 +3,10 @@
 Two association passes per frame, as in ByteTrack (Zhang et al., 2022): confident detections
 first, then low-score ones against the tracks still unmatched, so a partly occluded person keeps
 its id. Motion is a constant-velocity prediction of the box, smoothed exponentially. Tracks are
-class-consistent, confirmed after ``min_hits`` matches and dropped after ``max_lost_s`` seconds
-without a match. Ages are in seconds, not frames, so the tracker works at any analysis rate
-(EX-007).
+class-consistent up to :attr:`TrackerParams.class_groups` (a person who falls is detected as
+``person_lying`` and keeps their id; the track's class follows its latest detection), confirmed
+after ``min_hits`` matches and dropped after ``max_lost_s`` seconds without a match. Ages are in
+seconds, not frames, so the tracker works at any analysis rate (EX-007).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from veilleur.runtime.core.detections import Detections, box_iou
+from veilleur.runtime.core.taxonomy import CLASS_IDS
+
+PERSON_POSTURES: frozenset[int] = frozenset({CLASS_IDS["person"], CLASS_IDS["person_lying"]})
+"""Classes one person's track may switch between (upright ↔ on the ground)."""
 
 
 @dataclass
@@ -38,6 +43,17 @@ class Track:
 
 @dataclass(frozen=True)
 class TrackerParams:
+    """Tracker settings.
+
+    Attributes:
+        class_groups: sets of classes a detection may switch between within one track (the
+            detector's class for one object can change: person → person_lying on a fall).
+            A track matches detections of its own class or of its group; other classes never.
+        group_duplicate_iou: an unmatched box overlapping a box of another class of its group
+            matched in the same frame by at least this IoU is the same object detected twice
+            (class-aware NMS keeps both) and starts no track.
+    """
+
     high_score: float = 0.5
     low_score: float = 0.1
     match_iou: float = 0.2
@@ -45,6 +61,15 @@ class TrackerParams:
     max_lost_s: float = 2.0
     velocity_smoothing: float = 0.6
     history_s: float = 10.0
+    class_groups: tuple[frozenset[int], ...] = (PERSON_POSTURES,)
+    group_duplicate_iou: float = 0.5
+
+    def class_key(self, class_id: int) -> int:
+        """Classes with the same key may share a track (the group's smallest id, else itself)."""
+        for group in self.class_groups:
+            if class_id in group:
+                return min(group)
+        return class_id
 
 
 def _greedy_match(
@@ -104,21 +129,27 @@ class ByteTracker:
             cand = [self.tracks[i] for i in unmatched_tracks]
             pred = np.array([tr.predict(t) for tr in cand], dtype=np.float32).reshape(-1, 4)
             iou = box_iou(pred, dets.xyxy[det_idx])
-            same_class = (
-                np.array([tr.class_id for tr in cand])[:, None] == dets.class_id[det_idx][None, :]
+            track_keys = np.array([p.class_key(tr.class_id) for tr in cand], dtype=np.int64)
+            det_keys = np.array(
+                [p.class_key(int(c)) for c in dets.class_id[det_idx]], dtype=np.int64
             )
+            same_class = track_keys[:, None] == det_keys[None, :]
             iou = np.where(same_class, iou, 0.0).astype(np.float32)
             pairs, free_rows, free_cols = _greedy_match(iou, p.match_iou)
+            matched_dets = [int(det_idx[c]) for _, c in pairs]
             for r, c in pairs:
                 tr = cand[r]
                 d = int(det_idx[c])
                 self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t)
+                tr.class_id = int(dets.class_id[d])
                 if tr.confirmed:
                     ids[d] = tr.track_id
             unmatched_tracks = [unmatched_tracks[r] for r in free_rows]
             if allow_new:
                 for c in free_cols:
                     d = int(det_idx[c])
+                    if self._group_duplicate(dets, d, matched_dets):
+                        continue
                     self.tracks.append(
                         Track(
                             track_id=self._next_id,
@@ -133,6 +164,24 @@ class ByteTracker:
                     )
                     self._next_id += 1
         return dets.with_tracker_ids(ids)
+
+    def _group_duplicate(self, dets: Detections, d: int, matched: list[int]) -> bool:
+        """Whether box ``d`` repeats, under another class of its group, a matched box.
+
+        Non-maximum suppression is per class, so a falling person may come out both as
+        ``person`` and ``person_lying``; the second box must not start a second track.
+        """
+        p = self.params
+        key = p.class_key(int(dets.class_id[d]))
+        others = [
+            m
+            for m in matched
+            if dets.class_id[m] != dets.class_id[d] and p.class_key(int(dets.class_id[m])) == key
+        ]
+        if not others:
+            return False
+        iou = box_iou(dets.xyxy[d : d + 1], dets.xyxy[others])
+        return bool(np.max(iou) >= p.group_duplicate_iou)
 
     @staticmethod
     def _foot(box: NDArray[np.float32], t: float) -> tuple[float, float, float]:
