@@ -97,3 +97,25 @@ def test_class_groups_can_be_switched_off():
     lying = Detections.from_arrays([[100, 120, 140, 200]], [0.9], [7])
     tr.update(lying, 0.6)
     assert tr.update(lying, 0.8).tracker_id.tolist() == [2]
+
+
+def test_a_posture_change_with_little_overlap_keeps_the_id():
+    # a 30 × 170 px person and the 140 × 30 px body on the ground: IoU ≈ 0.11 < match_iou
+    tr = ByteTracker()
+    for i in range(5):
+        tr.update(Detections.from_arrays([[100, 30, 130, 200]], [0.9], [0]), i * 0.2)
+    lying = Detections.from_arrays([[60, 170, 200, 200]], [0.9], [7])
+    # the shape jump is not taken as motion: the prediction does not keep stretching the box
+    assert [tr.update(lying, 1.0 + i * 0.2).tracker_id[0] for i in range(5)] == [1] * 5
+
+
+def test_the_same_class_wins_over_a_class_change():
+    tr = ByteTracker()
+    for i in range(3):
+        tr.update(Detections.from_arrays([[100, 100, 140, 200]], [0.9], [0]), i * 0.2)
+    # the person moved a little; a lying body overlaps the old box more (another person)
+    d = Detections.from_arrays([[112, 100, 152, 200], [100, 150, 140, 200]], [0.9, 0.9], [0, 7])
+    out = tr.update(d, 0.6)
+    assert out.tracker_id.tolist() == [1, -1]
+    track = tr.track(1)
+    assert track is not None and track.class_id == 0

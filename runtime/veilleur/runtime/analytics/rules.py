@@ -124,6 +124,7 @@ def _foule(rule: DetectionRule, zone: ZoneConfig, ctx: BuildContext) -> Analyzer
         baseline_s=rule.baseline_s,
         min_duration_s=rule.min_duration_s,
         cooldown_s=rule.cooldown_s,
+        frame_aspect=ctx.frame_aspect,
     )
 
 

@@ -48,7 +48,9 @@ class TrackerParams:
     Attributes:
         class_groups: sets of classes a detection may switch between within one track (the
             detector's class for one object can change: person → person_lying on a fall).
-            A track matches detections of its own class or of its group; other classes never.
+            A track matches detections of its own class (IoU ≥ ``match_iou``), then, among
+            what is left, of another class of its group (IoU ≥ ``group_match_iou``: a change of
+            posture changes the box's shape); other classes never.
         group_duplicate_iou: an unmatched box overlapping a box of another class of its group
             matched in the same frame by at least this IoU is the same object detected twice
             (class-aware NMS keeps both) and starts no track.
@@ -62,6 +64,7 @@ class TrackerParams:
     velocity_smoothing: float = 0.6
     history_s: float = 10.0
     class_groups: tuple[frozenset[int], ...] = (PERSON_POSTURES,)
+    group_match_iou: float = 0.1
     group_duplicate_iou: float = 0.5
 
     def class_key(self, class_id: int) -> int:
@@ -129,18 +132,13 @@ class ByteTracker:
             cand = [self.tracks[i] for i in unmatched_tracks]
             pred = np.array([tr.predict(t) for tr in cand], dtype=np.float32).reshape(-1, 4)
             iou = box_iou(pred, dets.xyxy[det_idx])
-            track_keys = np.array([p.class_key(tr.class_id) for tr in cand], dtype=np.int64)
-            det_keys = np.array(
-                [p.class_key(int(c)) for c in dets.class_id[det_idx]], dtype=np.int64
-            )
-            same_class = track_keys[:, None] == det_keys[None, :]
-            iou = np.where(same_class, iou, 0.0).astype(np.float32)
-            pairs, free_rows, free_cols = _greedy_match(iou, p.match_iou)
+            pairs, free_rows, free_cols = self._associate(cand, dets.class_id[det_idx], iou)
             matched_dets = [int(det_idx[c]) for _, c in pairs]
             for r, c in pairs:
                 tr = cand[r]
                 d = int(det_idx[c])
-                self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t)
+                changed = tr.class_id != int(dets.class_id[d])
+                self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t, keep_velocity=changed)
                 tr.class_id = int(dets.class_id[d])
                 if tr.confirmed:
                     ids[d] = tr.track_id
@@ -165,6 +163,32 @@ class ByteTracker:
                     self._next_id += 1
         return dets.with_tracker_ids(ids)
 
+    def _associate(
+        self, cand: list[Track], det_class: NDArray[np.int64], iou: NDArray[np.float32]
+    ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+        """Match tracks to boxes of their own class, then the rest within class groups.
+
+        A class change (person → person_lying) changes the box's shape, so its IoU with the
+        track is low (a 60 × 170 px person and the 170 × 50 px body on the ground share less
+        than 0.2): the second pass takes it at ``group_match_iou``, after every same-class
+        pair, so a class change never wins over the same class.
+        """
+        p = self.params
+        track_class = np.array([tr.class_id for tr in cand], dtype=np.int64)
+        same = track_class[:, None] == det_class[None, :]
+        pairs, free_rows, free_cols = _greedy_match(
+            np.where(same, iou, 0.0).astype(np.float32), p.match_iou
+        )
+        if not (free_rows and free_cols and p.class_groups):
+            return pairs, free_rows, free_cols
+        track_keys = np.array([p.class_key(int(c)) for c in track_class[free_rows]])
+        det_keys = np.array([p.class_key(int(c)) for c in det_class[free_cols]])
+        grouped = (track_keys[:, None] == det_keys[None, :]) & ~same[np.ix_(free_rows, free_cols)]
+        sub = np.where(grouped, iou[np.ix_(free_rows, free_cols)], 0.0).astype(np.float32)
+        more, rows, cols = _greedy_match(sub, p.group_match_iou)
+        pairs += [(free_rows[r], free_cols[c]) for r, c in more]
+        return pairs, [free_rows[r] for r in rows], [free_cols[c] for c in cols]
+
     def _group_duplicate(self, dets: Detections, d: int, matched: list[int]) -> bool:
         """Whether box ``d`` repeats, under another class of its group, a matched box.
 
@@ -187,10 +211,22 @@ class ByteTracker:
     def _foot(box: NDArray[np.float32], t: float) -> tuple[float, float, float]:
         return (t, float(box[0] + box[2]) / 2, float(box[3]))
 
-    def _apply(self, tr: Track, box: NDArray[np.float32], score: float, t: float) -> None:
+    def _apply(
+        self,
+        tr: Track,
+        box: NDArray[np.float32],
+        score: float,
+        t: float,
+        keep_velocity: bool = False,
+    ) -> None:
+        """Move ``tr`` to ``box``; ``keep_velocity`` when the box's shape jumped (class change).
+
+        A change of class changes the box's shape at once; taken as motion, it would make the
+        prediction keep stretching the box and lose the track on the next frame.
+        """
         p = self.params
         dt = t - tr.last_t
-        if dt > 0:
+        if dt > 0 and not keep_velocity:
             v = (box - tr.box) / dt
             tr.velocity = (
                 p.velocity_smoothing * tr.velocity + (1 - p.velocity_smoothing) * v
