@@ -118,6 +118,7 @@ def _check_input(path: Path, session: ort.InferenceSession) -> None:
     channels_ok = len(shape) == 4 and (shape[1] == 3 or not isinstance(shape[1], int))
     if inp.type != "tensor(float)" or not channels_ok:
         dtype = inp.type.removeprefix("tensor(").removesuffix(")")
+        dtype = {"float": "float32", "double": "float64"}.get(dtype, dtype)
         raise ModelError(
             f"{path}: input {inp.name!r} is {dtype} {shape_str(shape)}; expected float32 "
             "[B, 3, H, W]"
