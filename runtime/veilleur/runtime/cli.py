@@ -170,6 +170,9 @@ def bench_cmd(
     baseline: Annotated[
         bool, typer.Option(help="Also run the naive baseline (needs supervision).")
     ] = True,
+    repeats: Annotated[
+        int, typer.Option(help="Tries per stream count and mode; the median is reported.")
+    ] = 3,
     sweep: Annotated[
         bool, typer.Option(help="Also run the thread / batch / pre- and post-processing sweep.")
     ] = False,
@@ -208,6 +211,7 @@ def bench_cmd(
                 baseline=baseline,
                 sweep=sweep,
                 work_dir=work_dir,
+                repeats=repeats,
             )
             result = run_bench(settings)
     except ModelError as exc:
