@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages for the RTSP integration tests: a real GStreamer RTSP server
-# (tests/rtsp/rtsp_server.py), run with the system Python, which alone imports `gi`.
-# Idempotent: exits at once when the server's bindings already import.
+# (tests/rtsp/rtsp_server.py), run with the system Python, which alone imports `gi`, and
+# iproute2 (`ip netns`: the UDP multicast tests run server and client in a network namespace).
+# Idempotent: exits at once when the server's bindings already import and `ip` is there.
 set -euo pipefail
 
 # the server's bindings, and the elements its pipeline needs (qtdemux and rtph264pay from
@@ -18,7 +19,7 @@ raise SystemExit(1 if missing else 0)
 PY
 }
 
-if [ -x /usr/bin/python3 ] && check; then
+if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -31,9 +32,13 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2
 
 if ! check; then
     echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
+    exit 1
+fi
+if ! command -v ip >/dev/null 2>&1; then
+    echo "install-debian-deps: iproute2's ip still not found" >&2
     exit 1
 fi

@@ -107,7 +107,7 @@ class NetNamespace:
             if r.returncode != 0:
                 self.delete()
                 raise RuntimeError(f"ip {' '.join(step)} failed: {r.stderr.strip()}")
-            self.created = True
+            self.created = True  # from the first step on: delete() must remove it
 
     def delete(self) -> None:
         """Remove the namespace's name (it goes once no process or thread is left in it)."""

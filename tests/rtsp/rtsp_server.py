@@ -15,8 +15,8 @@ With ``--multicast`` the mount offers UDP multicast only (groups 239.255.42.1–
 5000–5100, TTL 1, on ``lo``). On one host this works only inside a network namespace whose
 ``lo`` is up, multicast-enabled and routes 224.0.0.0/4 (on the host, 239.x routes out of the
 machine), with three fixes applied here (see ../shared/design/stack.md, "A real RTSP server
-for tests"): SO_REUSEADDR and multicast loopback on the server's multicast sockets once a
-client is set up (the client binds the same group and port), ``loop=True`` on the network
+for tests"): SO_REUSEADDR and multicast loopback on the server's multicast sockets before
+the SETUP reply leaves (the client then binds the same group and port), ``loop=True`` on the network
 sinks, and no RTCP (else the server hears its own RTCP, sends a BYE and the client stops).
 
 The clip loops with rising timestamps, as a camera's would: GStreamer has no loop flag and a
@@ -116,41 +116,62 @@ def on_media_configure(
     media.looper = Looper(demux, pay.get_static_pad("sink"))  # type: ignore[attr-defined]
 
 
-def on_multicast_setup(_client: GstRtspServer.RTSPClient, ctx: GstRtspServer.RTSPContext) -> None:
-    """After a multicast SETUP: let the client share the group's port and hear the sender.
+class MulticastFixes:
+    """Makes multicast on one host work: the client shares the group's port and hears us.
 
-    The server's multicast sockets are bound to the group's ports before the client binds
-    them too: both sides need SO_REUSEADDR (FFmpeg sets it on its side). Multicast loopback
-    and ``loop`` on the sinks make the packets sent on ``lo`` come back to local receivers.
+    The server's multicast sockets are bound to the group's ports while it handles SETUP,
+    before the client binds them too: both sides need SO_REUSEADDR (FFmpeg sets it on its
+    side), and ours must have it before the client gets the SETUP reply and binds. The
+    "setup-request" signal comes after the reply has left (too late: the client's bind then
+    fails now and then), so the fixes run on "send-message", just before every reply goes
+    out; that signal's context does not reach Python, hence the media kept here. Multicast
+    loopback and ``loop`` on the network sinks bring the packets sent on ``lo`` back to local
+    receivers. Idempotent.
     """
-    media = ctx.media
-    if media is None:
-        return
-    for i in range(media.n_streams()):
-        stream = media.get_stream(i)
-        for get in (stream.get_rtp_multicast_socket, stream.get_rtcp_multicast_socket):
-            sock = get(Gio.SocketFamily.IPV4)
-            if sock is None:
-                continue
-            try:
-                sock.set_option(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            except GLib.Error as exc:
-                print(f"rtsp_server: SO_REUSEADDR: {exc.message}", file=sys.stderr, flush=True)
-            sock.set_multicast_loopback(True)
-    pipeline = media.get_element().get_parent() or media.get_element()
-    pipeline.iterate_recurse().foreach(_loop_back)
+
+    def __init__(self) -> None:
+        self.medias: list[GstRtspServer.RTSPMedia] = []
+
+    def on_media_configure(
+        self, _factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia
+    ) -> None:
+        self.medias.append(media)
+        media.connect("unprepared", self.on_unprepared)
+
+    def on_unprepared(self, media: GstRtspServer.RTSPMedia) -> None:
+        if media in self.medias:
+            self.medias.remove(media)
+
+    def on_client_connected(
+        self, _server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient
+    ) -> None:
+        client.connect("send-message", self.on_send_message)
+
+    def on_send_message(self, _client: GstRtspServer.RTSPClient, *_args: object) -> None:
+        for media in self.medias:
+            self.apply(media)
+
+    @staticmethod
+    def apply(media: GstRtspServer.RTSPMedia) -> None:
+        for i in range(media.n_streams()):
+            stream = media.get_stream(i)
+            for get in (stream.get_rtp_multicast_socket, stream.get_rtcp_multicast_socket):
+                sock = get(Gio.SocketFamily.IPV4)
+                if sock is None:
+                    continue
+                try:
+                    sock.set_option(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                except GLib.Error as exc:
+                    print(f"rtsp_server: SO_REUSEADDR: {exc.message}", file=sys.stderr, flush=True)
+                sock.set_multicast_loopback(True)
+        bin_ = media.get_element()
+        (bin_.get_parent() or bin_).iterate_recurse().foreach(_loop_back)
 
 
 def _loop_back(element: Gst.Element) -> None:
     factory = element.get_factory()
     if factory is not None and factory.get_name() == "multiudpsink":
         element.set_property("loop", True)
-
-
-def on_client_connected(
-    _server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient
-) -> None:
-    client.connect("setup-request", on_multicast_setup)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         pool.add_range("239.255.42.1", "239.255.42.10", 5000, 5100, 1)
         factory.set_multicast_iface("lo")
         factory.set_enable_rtcp(False)
-        server.connect("client-connected", on_client_connected)
+        fixes = MulticastFixes()
+        factory.connect("media-configure", fixes.on_media_configure)
+        server.connect("client-connected", fixes.on_client_connected)
     else:
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
         # UDP unicast: the server's RTP/RTCP sockets on loopback too (else on 0.0.0.0), on

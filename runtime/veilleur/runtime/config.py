@@ -92,6 +92,14 @@ class SourceConfig(_Model):
     transport: Literal["tcp", "udp", "udp_multicast"] = Field(
         "tcp", description="RTSP transport (ignored for files)."
     )
+    frozen_after_s: float = Field(
+        10.0,
+        ge=0.0,
+        description=(
+            "A stream whose image or timestamps stop changing this long is treated as lost and "
+            "reopened (0 = off; raise it for cameras with long keyframe intervals)."
+        ),
+    )
 
     @property
     def is_stream(self) -> bool:

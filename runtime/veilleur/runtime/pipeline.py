@@ -46,10 +46,11 @@ class CameraWorker:
                     self.camera.analysis_fps,
                     status=self.status,
                     stop=stop.is_set,
+                    frozen_after_s=self.camera.source.frozen_after_s,
                 )
             else:
                 self.status.connected = True
-                frames = read_file(self.url, self.camera.analysis_fps)
+                frames = read_file(self.url, self.camera.analysis_fps, status=self.status)
             for frame in frames:
                 if stop.is_set():
                     break

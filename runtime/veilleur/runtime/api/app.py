@@ -80,9 +80,12 @@ def _health(journal: Journal, runtime: LiveRuntime | None, started: float) -> He
     if runtime is not None:
         for cid, w in runtime.workers.items():
             if w.status.connected:
-                comps.append(
-                    ComponentHealth(name=f"camera:{cid}", level="vert", reason="flux reçu")
-                )
+                reason = "flux reçu"
+                if w.status.outages:
+                    reason += f" ; {w.status.outages} coupure(s) depuis le démarrage"
+                if w.status.decode_errors:
+                    reason += f" ; {w.status.decode_errors} paquet(s) illisible(s) ignoré(s)"
+                comps.append(ComponentHealth(name=f"camera:{cid}", level="vert", reason=reason))
             elif w.finished and w.status.last_error is None:
                 comps.append(
                     ComponentHealth(name=f"camera:{cid}", level="jaune", reason="fichier terminé")

@@ -68,11 +68,12 @@ def _decode(
     """Decoded frames of ``stream``; a packet with invalid data is skipped, not fatal.
 
     PyAV's decoding generator ends at the first error; it is restarted, demuxing on from the
-    packet after the bad one. ``on_error`` is told of each skipped packet; without it, or after
-    :data:`MAX_CONSECUTIVE_DECODE_ERRORS` in a row, the error is raised. Other errors (network,
-    end of file) end the decoding as before.
+    packet after the bad one. ``on_error`` is told of each skipped packet (invalid data from
+    the decoder or the demuxer); without it, or after :data:`MAX_CONSECUTIVE_DECODE_ERRORS` in
+    a row, the error is raised. Other errors (network, timeouts) end the decoding as before.
     """
     failures = 0  # invalid packets since the last decoded frame
+    restarted = False
     while True:
         try:
             for frame in container.decode(stream):
@@ -84,6 +85,14 @@ def _decode(
             if on_error is None or failures > MAX_CONSECUTIVE_DECODE_ERRORS:
                 raise
             on_error(exc)
+            restarted = True
+        except av.error.EOFError:
+            # the decoder is drained: an invalid packet among the last ones of a file, with
+            # frame threading, surfaces while flushing, and the restarted decoding then
+            # flushes a drained decoder (PyAV reports demuxing's own end without raising)
+            if not restarted:
+                raise
+            return
 
 
 def _frames(
@@ -371,8 +380,7 @@ def read_stream(
                 yield Frame(decoded_before + frame.index, last_t, frame.image)
         except _Dropped as exc:
             reason = str(exc)
-            status.frozen = freeze.frozen
-            status.last_error = reason
+            status.last_error = reason  # what the health endpoint shows
         except av.error.FFmpegError as exc:
             status.last_error = str(exc)
             reason = f"flux interrompu : {exc}"
@@ -382,6 +390,7 @@ def read_stream(
         status.connected = False
         status.outages += 1
         status.last_outage_reason = reason
+        status.frozen = freeze.frozen  # last: whoever sees it set sees the outage recorded
         # a camera that answers but gives no fresh frame (frozen, or dropping each client at
         # once) would be reopened in a tight loop without a pause
         pause = delay if freeze.frozen or not fresh_frames else 0.0
