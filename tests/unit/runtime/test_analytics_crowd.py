@@ -246,3 +246,24 @@ def test_other_classes_are_ignored():
     c = CrowdMovement("r", "z", FULL, frozenset({1}), ground=GROUND)  # vehicles only
     assert run(c, standing_then(6, t0=12.0, speed=4.0), t_end=14.0) == []
     assert c.baseline_mps is None
+
+
+def test_rush_out_of_a_small_zone_still_alerts() -> None:
+    """Six people in a 4 m × 4 m zone run out at 4 m/s: everyone leaves it within 0.5 s, less
+    than min_duration_s. They stay the zone's crowd for one speed window after leaving."""
+    small = np.array([[0.4, 0.4], [0.6, 0.4], [0.6, 0.6], [0.4, 0.6]], dtype=np.float32)
+    spots = {k: (9.0 + (k % 3), 9.0 + (k // 3)) for k in range(6)}
+
+    def script(t: float) -> dict[int, tuple[float, float]]:
+        out = {}
+        for k, (x, y) in spots.items():
+            run_s = max(0.0, t - 3.0)
+            ang = k * math.pi / 3
+            out[k] = (x + 4.0 * run_s * math.cos(ang), y + 4.0 * run_s * math.sin(ang))
+        return out
+
+    zone_only = CrowdMovement("r", "z", small, PERSON, ground=GROUND, min_duration_s=0.5)
+    hits = run(zone_only, script, 6.0)
+    assert len(hits) == 1
+    assert 3.0 < hits[0].start_s < 4.0 and hits[0].t - hits[0].start_s >= 0.5
+    assert len(hits[0].track_ids) >= 4

@@ -19,7 +19,8 @@ from veilleur.runtime.core.geometry import Points, points_in_polygon
 class CrowdMovement:
     """Alerts when the people in a zone suddenly move together: a rush, a scatter, a surge.
 
-    Each frame, the tracks whose foot point is in the zone and whose ground speed is known
+    Each frame, the tracks whose foot point is in the zone (or was, less than
+    ``speed_window_s`` ago: a crowd bursting out of a small zone) and whose ground speed is known
     (net displacement over ``speed_window_s``, at least half of it observed) are judged. The
     condition holds when there are at least ``min_tracks`` of them and either:
 
@@ -65,6 +66,7 @@ class CrowdMovement:
     _armed: bool = True
     _last_alert: float | None = None
     _last_t: float | None = None
+    _inside_at: dict[int, float] = field(default_factory=dict)
     last_mean_speed_mps: float | None = None
     last_running_share: float | None = None
     last_spread_mps: float | None = None
@@ -91,7 +93,13 @@ class CrowdMovement:
         self._last_t = t
         idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))
         self._motion.observe(dets, t, idx)
-        inside = idx[points_in_polygon(dets.foot_points()[idx], self.polygon)]
+        now_in = idx[points_in_polygon(dets.foot_points()[idx], self.polygon)]
+        for i in now_in:
+            self._inside_at[int(dets.tracker_id[i])] = t
+        # people bursting out of the zone still belong to its crowd for one speed window
+        recent = {k for k, v in self._inside_at.items() if t - v <= self.speed_window_s}
+        self._inside_at = {k: v for k, v in self._inside_at.items() if k in recent}
+        inside = [int(i) for i in idx if int(dets.tracker_id[i]) in recent]
         judged: list[int] = []
         spans: list[Span] = []
         speeds: list[float] = []
