@@ -27,19 +27,21 @@ from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
 log = logging.getLogger(__name__)
 
 
-def generate_eval_set(out: Path, per_scenario: int, duration_s: float, seed: int) -> list[ClipSpec]:
-    """Render ``per_scenario`` clips of every scenario (events and negatives) into ``out``."""
+def generate_eval_set(
+    out: Path, per_scenario: int, duration_s: float, seed: int, extra_negatives: int = 0
+) -> list[ClipSpec]:
+    """Render ``per_scenario`` clips of every scenario (events and negatives) into ``out``,
+    plus ``extra_negatives`` hard-negative clips (false-alarm bait, no event)."""
     from veilleur.data.synth.bundle import generate_clip
     from veilleur.data.synth.params import SCENARIOS, SynthParams
 
     params = SynthParams(seed=seed, duration_s=duration_s)
+    plan = [s for s in SCENARIOS for _ in range(per_scenario)]
+    plan += ["hard_negative"] * extra_negatives
     specs: list[ClipSpec] = []
-    index = 0
-    for scenario in SCENARIOS:
-        for _ in range(per_scenario):
-            rec = generate_clip(params, index, out, scenario)
-            specs.append(ClipSpec(rec.id, out / rec.site, out / rec.coco, out / rec.events))
-            index += 1
+    for index, scenario in enumerate(plan):
+        rec = generate_clip(params, index, out, scenario)  # type: ignore[arg-type]
+        specs.append(ClipSpec(rec.id, out / rec.site, out / rec.coco, out / rec.events))
     return specs
 
 
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         "--generate", type=int, metavar="K", help="Render K clips of every scenario first."
     )
     ap.add_argument("--clips-dir", type=Path, help="Where --generate writes (default: temp).")
+    ap.add_argument(
+        "--negatives", type=int, default=0, help="With --generate: extra hard-negative clips."
+    )
     ap.add_argument("--duration-s", type=float, default=12.0)
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument(
@@ -73,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         specs = clips_from_manifest(args.bundle)
     else:
         clips_dir = args.clips_dir or Path(tempfile.mkdtemp(prefix="veilleur-eval-"))
-        specs = generate_eval_set(clips_dir, args.generate, args.duration_s, args.seed)
+        specs = generate_eval_set(
+            clips_dir, args.generate, args.duration_s, args.seed, args.negatives
+        )
     tol = Tolerance(args.tolerance_before_s, args.tolerance_after_s)
     if args.detector == "gt":
         noise = GtNoise(drop=args.noise_drop, jitter=args.noise_jitter, seed=args.seed)
