@@ -77,6 +77,13 @@ class ModelConfig(_Model):
             "the runtime refuses to start unless the model matches it."
         ),
     )
+    providers: list[Literal["tensorrt", "cuda", "cpu"]] | None = Field(
+        None,
+        description=(
+            "Execution providers in order of preference (default: cuda when onnxruntime-gpu "
+            "provides it, then cpu); cpu is always the last fallback."
+        ),
+    )
     confidence: float = Field(0.35, ge=0.0, le=1.0, description="Minimum detection score.")
     nms_iou: float = Field(0.5, gt=0.0, le=1.0, description="IoU threshold of NMS.")
 

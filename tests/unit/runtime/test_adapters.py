@@ -411,3 +411,18 @@ def test_timings_accumulate(make_onnx):
     assert all(v > 0 for v in first.values())
     det.detect(FRAME)
     assert all(det.timings[k] > first[k] for k in first)
+
+
+def test_resolve_providers() -> None:
+    from veilleur.runtime.detect.onnx import resolve_providers
+
+    cpu_only = ["CPUExecutionProvider"]
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert resolve_providers(None, cpu_only) == ["CPUExecutionProvider"]
+    assert resolve_providers(None, gpu) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert resolve_providers(["tensorrt", "cuda"], gpu) == gpu
+    assert resolve_providers(["cpu"], gpu) == ["CPUExecutionProvider"]
+    with pytest.raises(ModelError, match=r"'cuda' is not available here.*onnxruntime-gpu"):
+        resolve_providers(["cuda"], cpu_only)
+    with pytest.raises(ModelError, match="unknown execution provider 'rocm'"):
+        resolve_providers(["rocm"], gpu)

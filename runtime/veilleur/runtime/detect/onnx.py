@@ -180,7 +180,9 @@ class OnnxDetector:
             ``class_map``.
         expected_sha256: when given (site config or deploy manifest), a mismatch refuses
             to load (EX-131: models are read-only on site).
-        providers: onnxruntime execution providers; default CUDA when available, else CPU.
+        providers: execution providers by short name (``tensorrt``, ``cuda``, ``cpu``) or
+            onnxruntime name, in order of preference; default CUDA when available, then CPU
+            (see :func:`resolve_providers`).
 
     Attributes:
         timings: accumulated seconds spent in ``preprocess``, ``inference`` and
@@ -214,10 +216,7 @@ class OnnxDetector:
                 f"{path}: SHA-256 {sha} does not match the expected {expected}; "
                 "the model file was changed. Refusing to load it."
             )
-        available = ort.get_available_providers()
-        if providers is None:
-            providers = [p for p in ("CUDAExecutionProvider",) if p in available]
-            providers.append("CPUExecutionProvider")
+        providers = resolve_providers(providers, ort.get_available_providers())
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         try:
@@ -405,3 +404,43 @@ class OnnxDetector:
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         idx = nms(boxes, conf, tax, self.nms_iou)
         return Detections.from_arrays(boxes[idx], conf[idx], tax[idx])
+
+
+PROVIDER_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+"""Short names of the execution providers a site may ask for (``model.providers``)."""
+
+
+def resolve_providers(requested: list[str] | None, available: list[str]) -> list[str]:
+    """onnxruntime providers to use, in order; CPU always closes the list as the fallback.
+
+    ``None`` gives CUDA when ``onnxruntime-gpu`` provides it, then CPU. TensorRT is only used
+    when asked for (its engine build takes minutes at the first start).
+
+    Raises:
+        ModelError: a requested provider is unknown or not available in this installation
+            (e.g. ``cuda`` with the CPU-only ``onnxruntime`` package).
+    """
+    if requested is None:
+        chosen = [p for p in ("CUDAExecutionProvider",) if p in available]
+    else:
+        chosen = []
+        for name in requested:
+            full = PROVIDER_NAMES.get(name.lower(), name)
+            if full not in PROVIDER_NAMES.values():
+                raise ModelError(
+                    f"unknown execution provider {name!r}; use one of {', '.join(PROVIDER_NAMES)}"
+                )
+            if full not in available:
+                raise ModelError(
+                    f"execution provider {name!r} is not available here (available: "
+                    f"{', '.join(available)}); install onnxruntime-gpu (extra 'gpu') or "
+                    "remove it from model.providers"
+                )
+            chosen.append(full)
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
