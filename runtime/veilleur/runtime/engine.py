@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.analytics.base import NO_CUES, SceneCues
-from veilleur.runtime.analytics.rules import BuildContext, RuleSet
-from veilleur.runtime.config import CameraConfig, ObjetAbandonneRule, SiteConfig, resolve_path
+from veilleur.runtime.analytics.rules import BuildContext, RuleSet, static_cue_s
+from veilleur.runtime.config import CameraConfig, SiteConfig, resolve_path
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.ingest.video import Frame, read_file
@@ -65,7 +65,12 @@ class CameraAnalysis:
     def ensure_rules(self, frame: Frame) -> RuleSet:
         if self.rules is None:
             ground = self.camera.calibration.ground_plane() if self.camera.calibration else None
-            ctx = BuildContext(ground=ground, frame_aspect=frame.width / max(frame.height, 1))
+            cue_s = static_cue_s(self.camera)
+            ctx = BuildContext(
+                ground=ground,
+                frame_aspect=frame.width / max(frame.height, 1),
+                static_cue_s=cue_s or 5.0,
+            )
             self.rules = RuleSet(self.camera, ctx)
             for rule_id, on in self.rule_switches.items():
                 self.rules.set_enabled(rule_id, on)
@@ -110,12 +115,12 @@ class ViewSource(Protocol):
 
 def _static_source(camera: CameraConfig) -> StaticObjectSource | None:
     """Background modelling, only for cameras with an abandoned-object rule that uses it."""
-    wanted = [r for r in camera.rules if isinstance(r, ObjetAbandonneRule) and r.use_static_cue]
-    if not wanted:
+    cue_s = static_cue_s(camera)
+    if cue_s is None:
         return None
     from veilleur.runtime.scene.static_objects import StaticObjectDetector
 
-    return StaticObjectDetector(static_s=min(5.0, *(r.static_s for r in wanted)))
+    return StaticObjectDetector(static_s=cue_s)
 
 
 def _view_source(camera: CameraConfig) -> ViewSource | None:

@@ -46,6 +46,8 @@ class BuildContext:
 
     ground: GroundPlane | None = None
     frame_aspect: float = 16 / 9
+    static_cue_s: float = 5.0
+    """How long the camera's static-object detector waits before reporting a blob."""
 
 
 def _pts(zone: ZoneConfig) -> np.ndarray:
@@ -145,7 +147,23 @@ def _abandon(rule: DetectionRule, zone: ZoneConfig, ctx: BuildContext) -> Analyz
         person_class_ids=frozenset({CLASS_IDS["person"]}),
         frame_aspect=ctx.frame_aspect,
         cooldown_s=rule.cooldown_s,
+        blob_still_s=ctx.static_cue_s,
     )
+
+
+def static_cue_s(camera: CameraConfig) -> float | None:
+    """Delay of the camera's static-object cue (background modelling), None when unused.
+
+    One detector serves every abandoned-object rule of the camera: it reports a blob after the
+    shortest rule's ``static_s`` (at most 5 s, at least 0.5 s), and the rules credit blobs
+    with that much stillness.
+    """
+    wanted = [
+        r.static_s for r in camera.rules if isinstance(r, ObjetAbandonneRule) and r.use_static_cue
+    ]
+    if not wanted:
+        return None
+    return max(0.5, min(5.0, *wanted))
 
 
 def _arme(rule: DetectionRule, zone: ZoneConfig, ctx: BuildContext) -> Analyzer:
