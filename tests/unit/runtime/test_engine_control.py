@@ -139,3 +139,44 @@ def test_uncalibrated_metric_rules_are_reported_degraded() -> None:
     assert list(state["a"]["degraded_rules"]) == ["dense"]
     assert "non calibrée" in state["a"]["degraded_rules"]["dense"]
     assert state["b"]["degraded_rules"] == {}
+
+
+class SecondPersonDetector:
+    """One person in the zone, then from the 21st call a second one elsewhere in the zone."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect_batch(self, frames: list[Any]) -> list[Detections]:
+        self.calls += 1
+        boxes = [[500, 100, 540, 220]] + ([[620, 300, 660, 420]] if self.calls > 20 else [])
+        return [Detections.from_arrays(boxes, [0.9] * len(boxes), [0] * len(boxes)) for _ in frames]
+
+
+@pytest.mark.req("EX-010")
+def test_view_change_suspends_zone_rules_and_is_reported(journal: Journal) -> None:
+    rng = np.random.default_rng(0)
+    scene = (rng.random((72, 88)) * 255).astype(np.uint8)
+    scene = np.kron(scene, np.ones((8, 8), dtype=np.uint8))  # 576×704 blocky texture
+    view = np.dstack([scene] * 3)
+    panned = np.roll(view, 140, axis=1)
+    c = cam("a")
+    c["view_monitor"] = {"enabled": True, "confirm_s": 1.0}
+    eng = Engine(site(c), SecondPersonDetector(), "sha", journal=journal)
+
+    def run(frames: range, img: np.ndarray) -> list[bool]:
+        out = []
+        for i in frames:
+            eng.process_batch([("a", Frame(index=i, t=i * 0.2, image=img))])
+            out.append(eng.state()["cameras"]["a"]["view_ok"])
+        return out
+
+    assert all(run(range(10), view))  # 2 s: the first person alerts
+    assert journal.count("alert") == 1
+    panned_states = run(range(10, 30), panned)  # 4 s panned; a second person from frame 20
+    assert not any(panned_states[7:])  # changed once confirm_s (1 s) has passed
+    reason = eng.state()["cameras"]["a"]["view_reason"]
+    assert reason and reason.startswith("Vue")
+    assert journal.count("alert") == 1  # the zone rule was suspended: no alert for the second
+    assert all(run(range(30, 45), view)[6:])  # the view returns: rules resume
+    assert journal.count("alert") == 2  # ... and the second person, still there, now alerts
