@@ -124,7 +124,11 @@ def test_evaluation_and_french_report(pipeline: Path):
     assert side["sha256"] in html
     assert side["dataset_version"] in html
     assert "data:image/png;base64," in html
-    assert "non implémenté" in html  # the events the runtime does not do yet are said, not hidden
+    assert "non implémenté" not in html  # the eight events are all implemented and evaluated
+    for label in ("Mouvement de Foule", "Objets abandonnés", "Armes", "Personne au sol", "Feu"):
+        assert label in html
+    for event in ("objet_abandonne", "personne_au_sol", "feu", "arme", "mouvement_foule"):
+        assert metrics["events"]["per_event"][event]["status"] != "not_implemented", event
     # the replay journal of the evaluation verifies
     journal = pipeline / "reports/evaluation/journal.db"
     r = subprocess.run(
