@@ -188,12 +188,43 @@ def test_site_file_is_a_valid_site_configuration(bundle: Path, scenario: str) ->
     site = load_site_config(path)
     cam = site.cameras[0]
     assert (path.parent / cam.source.url).is_file()
-    assert {z.id for z in cam.zones} == {"zone-interdite", "ligne-quai", "zone-densite", "couloir"}
-    assert {r.type for r in cam.rules} == {"franchissement", "densite", "sens_circulation"}
+    assert {z.id for z in cam.zones} == {
+        "zone-interdite", "ligne-quai", "zone-densite", "couloir", "scene"
+    }  # fmt: skip
+    assert {r.type for r in cam.rules} == {e.value for e in EventType}  # all eight events
+    assert cam.calibration is not None
     assert cam.analysis_fps <= FAST.fps
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     line = next(r for r in raw["cameras"][0]["rules"] if r["zone"] == "ligne-quai")
     assert line["direction"] in ("left_to_right", "right_to_left")
+
+
+@pytest.mark.req("EX-008")
+def test_site_calibration_gives_walking_speeds_in_metres(bundle: Path) -> None:
+    """Through the clip's calibration, ground-truth walkers move at human speeds (0.8–2 m/s)."""
+    clip = _clip(bundle, "line_crossing")
+    site = load_site_config(bundle / f"{clip}.site.yaml")
+    calibration = site.cameras[0].calibration
+    assert calibration is not None
+    plane = calibration.ground_plane()
+    coco = _load(bundle / f"{clip}.coco.json")
+    w, h = coco["images"][0]["width"], coco["images"][0]["height"]
+    times = {im["id"]: im["timestamp_s"] for im in coco["images"]}
+    feet: dict[int, list[tuple[float, float, float]]] = {}
+    for a in coco["annotations"]:
+        if a["category_id"] == 1:  # person
+            x, y, bw, bh = a["bbox"]
+            feet.setdefault(a["track_id"], []).append(
+                (times[a["image_id"]], (x + bw / 2) / w, (y + bh) / h)
+            )
+    speeds = []
+    for track in feet.values():
+        if len(track) < 12:
+            continue
+        (t0, *p0), (t1, *p1) = track[0], track[-1]
+        speeds.append(plane.distance_m(p0, p1) / (t1 - t0))
+    assert speeds
+    assert 0.8 < float(np.median(speeds)) < 2.0, speeds
 
 
 @pytest.mark.req("EX-006", "EX-007")
