@@ -33,6 +33,10 @@ STAGES = {
         "veilleur.evaluation.stages.eval_events",
         "Per-event precision, recall and false alarms per hour on annotated clips.",
     ),
+    "calibrate-density": (
+        "veilleur.evaluation.stages.calibrate_density",
+        "Fit a densite rule's count correction for dense crowds on annotated clips.",
+    ),
 }
 
 

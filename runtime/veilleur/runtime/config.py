@@ -248,11 +248,32 @@ class DensiteRule(_RuleBase):
         None, gt=0.0, description="Alert above this many objects per m² (needs calibration)."
     )
     min_duration_s: float = Field(2.0, ge=0.0)
+    count_correction: list[tuple[float, float]] | None = Field(
+        None,
+        description=(
+            "Detected count → estimated true count, as (detected, estimated) points, for "
+            "crowds where boxes merge; fitted on annotated footage by "
+            "`veilleur calibrate-density`. Linear between points, last slope beyond."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_threshold(self) -> DensiteRule:
         if self.max_count is None and self.max_density_m2 is None:
             raise ValueError(f"rule {self.id!r}: set max_count or max_density_m2 (or both)")
+        pts = self.count_correction
+        if pts is not None:
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            if len(pts) < 2 or any(b <= a for a, b in itertools.pairwise(xs)):
+                raise ValueError(
+                    f"rule {self.id!r}: count_correction needs at least 2 points with strictly "
+                    "increasing detected counts"
+                )
+            if any(b < a for a, b in itertools.pairwise(ys)) or min(ys) < 0:
+                raise ValueError(
+                    f"rule {self.id!r}: count_correction estimates must be ≥ 0 and must not "
+                    "decrease"
+                )
         return self
 
 

@@ -120,3 +120,25 @@ def test_wrong_way_min_distance_in_metres(min_distance_m: float, alert_times: li
         round(i * 0.2, 1) for i in range(30) if ww.update(person_at(0.78 - 0.01 * i, 0.6), i * 0.2)
     ]
     assert times == alert_times
+
+
+def test_density_count_correction_raises_the_count_of_merged_crowds() -> None:
+    from veilleur.runtime.analytics.zones import corrected_count
+
+    corr = ((2.0, 3.0), (4.0, 7.0), (6.0, 11.0))
+    assert corrected_count(0, corr) == 0.0
+    assert corrected_count(1, corr) == 1.5  # below the first point: through the origin
+    assert corrected_count(3, corr) == 5.0
+    assert corrected_count(8, corr) == 15.0  # beyond: last slope (2 per detected person)
+    assert corrected_count(5, None) == 5.0
+    # 4 boxes detected in a zone whose limit is 5: only the corrected count (7) alerts
+    plain = ZoneDensity("d", "z", ZONE, PERSON, max_count=5, min_duration_s=0.0)
+    fixed = ZoneDensity("d", "z", ZONE, PERSON, max_count=5, min_duration_s=0.0,
+                        count_correction=corr)  # fmt: skip
+    four = Detections.from_arrays(
+        [[0.5 + 0.05 * k, 0.5, 0.52 + 0.05 * k, 0.6] for k in range(4)], [0.8] * 4, [0] * 4,
+        [1, 2, 3, 4],
+    )  # fmt: skip
+    assert plain.update(four, 0.0) == []
+    assert len(fixed.update(four, 0.0)) == 1
+    assert (fixed.last_detected, fixed.last_count) == (4, 7.0)

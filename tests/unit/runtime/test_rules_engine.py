@@ -197,3 +197,17 @@ def test_calibration_errors_are_named() -> None:
     doc_cam["calibration"] = {"image_points": [[0.1, 0.1]] * 3, "ground_points_m": [[0, 0]] * 3}
     with pytest.raises(ConfigError, match=r"calibration\.image_points"):
         parse_site_config({"version": 1, "site": {"name": "t"}, "cameras": [doc_cam]})
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ([[2, 3]], "at least 2 points"),
+        ([[2, 3], [2, 5]], "strictly increasing"),
+        ([[2, 5], [4, 3]], "must not decrease"),
+    ],
+)
+def test_bad_count_correction(points: list[list[float]], message: str) -> None:
+    rule = {"id": "d", "type": "densite", "zone": "a", "max_count": 5, "count_correction": points}
+    with pytest.raises(ConfigError, match=message):
+        camera([rule])

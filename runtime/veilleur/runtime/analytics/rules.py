@@ -84,6 +84,7 @@ def _densite(rule: DetectionRule, zone: ZoneConfig, ctx: BuildContext) -> Analyz
         rule.min_duration_s,
         rule.cooldown_s,
         max_density_m2=rule.max_density_m2,
+        count_correction=tuple(rule.count_correction) if rule.count_correction else None,
         ground=ctx.ground,
         frame_aspect=ctx.frame_aspect,
     )

@@ -70,10 +70,14 @@ class ZoneDensity:
     """Alerts when a polygon holds too many objects for ``min_duration_s``.
 
     Too many is more than ``max_count`` objects, or more than ``max_density_m2`` objects per
-    square metre (either threshold suffices). The zone's ground area comes from the camera's
-    :class:`GroundPlane`; without one it is estimated from the median apparent height of the
-    people in the zone (a standing person ≈ 1.7 m), which is only approximate under
-    perspective: the rule then runs degraded and says so.
+    square metre (either threshold suffices). In dense crowds boxes merge and a detector
+    undercounts: ``count_correction`` (fitted on annotated footage of the site, see
+    :func:`corrected_count`) turns the detected count into an estimate of the true one.
+
+    The zone's ground area comes from the camera's :class:`GroundPlane`; without one it is
+    estimated from the median apparent height of the people in the zone (a standing person
+    ≈ 1.7 m), which is only approximate under perspective: the rule then runs degraded and
+    says so.
     """
 
     rule_id: str
@@ -89,7 +93,9 @@ class ZoneDensity:
     _since: float | None = None
     _armed: bool = True
     _last_alert: float | None = None
-    last_count: int = 0
+    count_correction: tuple[tuple[float, float], ...] | None = None
+    last_count: float = 0
+    last_detected: int = 0
     last_density_m2: float | None = None
 
     def zone_area_m2(self, dets: Detections, inside: NDArray[np.int64]) -> float | None:
@@ -122,7 +128,8 @@ class ZoneDensity:
             if len(idx)
             else np.zeros(0, dtype=np.int64)
         )
-        self.last_count = len(inside)
+        self.last_detected = len(inside)
+        self.last_count = corrected_count(self.last_detected, self.count_correction)
         if not self._too_dense(dets, inside):
             self._since = None
             self._armed = True
@@ -146,3 +153,26 @@ class ZoneDensity:
                 boxes=tuple(box_tuple(dets, int(i)) for i in inside),
             )
         ]
+
+
+def corrected_count(detected: int, correction: tuple[tuple[float, float], ...] | None) -> float:
+    """Estimated true count from a detected count: piecewise linear through ``correction``'s
+    ``(detected, estimated)`` points, extended beyond the last point with its last slope
+    (and below the first with the line through the origin and the first point).
+
+    Example:
+        >>> corrected_count(10, ((0, 0), (5, 5), (10, 15)))
+        15.0
+        >>> corrected_count(12, ((0, 0), (5, 5), (10, 15)))
+        19.0
+    """
+    if correction is None or detected == 0:
+        return float(detected)
+    xs = [p[0] for p in correction]
+    ys = [p[1] for p in correction]
+    if detected <= xs[0]:
+        return float(ys[0] * detected / xs[0]) if xs[0] > 0 else float(ys[0])
+    if detected >= xs[-1]:
+        slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        return float(ys[-1] + slope * (detected - xs[-1]))
+    return float(np.interp(detected, xs, ys))
