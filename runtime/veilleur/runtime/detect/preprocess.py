@@ -41,16 +41,32 @@ def letterbox(
 def to_tensor(
     images_bgr: list[NDArray[np.uint8]], size: tuple[int, int], prep: Preprocess
 ) -> tuple[NDArray[np.float32], list[float]]:
-    """Batch of BGR uint8 frames → float32 ``[B, 3, H, W]`` and each frame's scale factor."""
-    batch = np.empty((len(images_bgr), 3, size[0], size[1]), dtype=np.float32)
+    """Batch of BGR uint8 frames → float32 ``[B, 3, H, W]`` and each frame's scale factor.
+
+    One pass per frame: the resized image is written, converted and normalised straight into
+    the batch; the padding gets the normalised pad value. Equal to normalising
+    :func:`letterbox`'s output.
+    """
+    th, tw = size
+    batch = np.empty((len(images_bgr), 3, th, tw), dtype=np.float32)
     ratios: list[float] = []
-    mean = np.asarray(prep.mean, dtype=np.float32)[:, None, None]
-    std = np.asarray(prep.std, dtype=np.float32)[:, None, None]
+    mean = np.asarray(prep.mean, dtype=np.float32)
+    std = np.asarray(prep.std, dtype=np.float32)
+    plain = not mean.any() and bool(np.all(std == 1.0))
+    fill = (np.float32(prep.pad_value) * np.float32(prep.scale) - mean) / std
     for i, img in enumerate(images_bgr):
-        boxed, r = letterbox(img, size, prep.pad_value)
+        h, w = img.shape[:2]
+        r = min(th / h, tw / w)
+        nh, nw = round(h * r), round(w * r)
+        resized = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR) if r != 1 else img
         if prep.color == "RGB":
-            boxed = boxed[:, :, ::-1]
-        chw = np.ascontiguousarray(boxed.transpose(2, 0, 1)).astype(np.float32)
-        batch[i] = (chw * prep.scale - mean) / std
+            resized = resized[:, :, ::-1]
+        out = batch[i]
+        out[:] = fill[:, None, None]
+        region = out[:, :nh, :nw]
+        np.multiply(resized.transpose(2, 0, 1), np.float32(prep.scale), out=region)
+        if not plain:
+            region -= mean[:, None, None]
+            region /= std[:, None, None]
         ratios.append(r)
     return batch, ratios
