@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages for the RTSP integration tests: a real GStreamer RTSP server
 # (tests/rtsp/rtsp_server.py), run with the system Python, which alone imports `gi`, and
-# iproute2 (`ip netns`: the UDP multicast tests run server and client in a network namespace).
-# Idempotent: exits at once when the server's bindings already import and `ip` is there.
+# iproute2 (`ip netns`: the UDP multicast tests run server and client in a network namespace),
+# and PostgreSQL's server binaries (the journal's tests start a throwaway cluster of their own
+# with them: tests/helpers/postgres_fixture.py; the package's default cluster is not used).
+# Idempotent: exits at once when the server's bindings already import, `ip` is there and
+# PostgreSQL's initdb and pg_ctl are installed.
 set -euo pipefail
 
 # the server's bindings, and the elements its pipeline needs (qtdemux and rtph264pay from
@@ -19,7 +22,12 @@ raise SystemExit(1 if missing else 0)
 PY
 }
 
-if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1; then
+have_postgres() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null &&
+        compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && id postgres >/dev/null 2>&1
+}
+
+if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1 && have_postgres; then
     exit 0
 fi
 
@@ -32,7 +40,7 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql
 
 if ! check; then
     echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
@@ -40,5 +48,9 @@ if ! check; then
 fi
 if ! command -v ip >/dev/null 2>&1; then
     echo "install-debian-deps: iproute2's ip still not found" >&2
+    exit 1
+fi
+if ! have_postgres; then
+    echo "install-debian-deps: PostgreSQL's initdb/pg_ctl (or the postgres user) still missing" >&2
     exit 1
 fi

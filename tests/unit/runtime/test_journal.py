@@ -1,3 +1,7 @@
+"""The journal on its embedded default, SQLite (fast, no server). The same tests run on SQLite
+and PostgreSQL in tests/integration/test_journal_backends.py, with the migrations, concurrent
+writers, and tests/integration/test_journal_crash.py for kill -9 mid-burst."""
+
 from __future__ import annotations
 
 import sqlite3

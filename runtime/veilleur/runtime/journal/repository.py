@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 
@@ -66,11 +67,20 @@ class VerifyResult:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is off: _sqlite_begin emits it, so that appends can
+    # take the write lock at once (BEGIN IMMEDIATE) instead of failing to upgrade a read.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """``BEGIN``, or ``BEGIN IMMEDIATE`` on a connection with ``sqlite_begin="IMMEDIATE"``."""
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def engine_for(url_or_path: str | Path) -> Engine:
@@ -82,20 +92,33 @@ def engine_for(url_or_path: str | Path) -> Engine:
     eng = create_engine(url, future=True)
     if eng.dialect.name == "sqlite":
         event.listen(eng, "connect", _sqlite_pragmas)
+        event.listen(eng, "begin", _sqlite_begin)
     return eng
 
 
 class Journal:
-    """The alert journal. Thread-safe for appends within one process."""
+    """The alert journal. Appends are serialised within a process (a lock) and across
+    processes and nodes by the database (SQLite's write lock, a PostgreSQL table lock), so the
+    hash chain stays one unbroken chain whatever the number of writers."""
 
     def __init__(self, url_or_path: str | Path) -> None:
+        from veilleur.runtime.journal.migrations import upgrade_to_head
+
         self.engine = engine_for(url_or_path)
-        metadata.create_all(self.engine)
+        upgrade_to_head(self.engine)  # Alembic `upgrade head`; stamps pre-Alembic journals
         self._lock = threading.Lock()
 
     def append(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Durably append one entry; returns it with its ``seq`` and ``hash``."""
-        with self._lock, self.engine.begin() as conn:
+        with (
+            self._lock,
+            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+            conn.begin(),
+        ):
+            if conn.dialect.name == "postgresql":
+                # One writer at a time on the chain head, across nodes; readers are not blocked.
+                # Released at commit, after which the next writer reads this entry as its last.
+                conn.execute(text("LOCK TABLE journal_entries IN EXCLUSIVE MODE"))
             last = conn.execute(
                 select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
             ).scalar()
@@ -150,15 +173,93 @@ class Journal:
             for r in conn.execute(q.order_by(entries.c.seq)):
                 yield int(r.seq), str(r.payload), str(r.prev_hash), str(r.hash)
 
+    def head_seq(self) -> int | None:
+        """The smallest ``seq`` still in the journal (None when empty)."""
+        with self.engine.connect() as conn:
+            v = conn.execute(select(func.min(entries.c.seq))).scalar()
+        return None if v is None else int(v)
+
+    def delete_through(
+        self, through_seq: int, expected_hash: str, expected_count: int, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Delete the oldest entries up to ``through_seq`` and append a ``purge`` entry, atomically.
+
+        The ``purge`` entry (``payload``, which should name the anchor: the seq and hash of
+        the last deleted entry) is chained to the current last entry before the prefix goes,
+        so the chain continues; :meth:`verify` then accepts a first entry whose previous hash
+        is that anchor. Nothing is changed when the entry at ``through_seq`` no longer has
+        ``expected_hash`` or the prefix no longer holds ``expected_count`` entries (a
+        concurrent purge): :class:`ValueError`.
+        """
+        with (
+            self._lock,
+            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+            conn.begin(),
+        ):
+            if conn.dialect.name == "postgresql":  # the same writer lock as append
+                conn.execute(text("LOCK TABLE journal_entries IN EXCLUSIVE MODE"))
+            anchor = conn.execute(
+                select(entries.c.hash).where(entries.c.seq == through_seq)
+            ).scalar()
+            if anchor != expected_hash:
+                raise ValueError(f"entry {through_seq} changed or is gone: purge abandoned")
+            last = conn.execute(
+                select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
+            ).scalar()
+            prev = last or GENESIS
+            body = {"kind": "purge", **payload}
+            h = chain_hash(prev, body)
+            result = conn.execute(
+                entries.insert().values(
+                    id=payload["id"],
+                    kind="purge",
+                    utc=payload["utc"],
+                    camera_id=None,
+                    event=None,
+                    payload=_canonical(body),
+                    prev_hash=prev,
+                    hash=h,
+                )
+            )
+            seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
+            deleted = conn.execute(entries.delete().where(entries.c.seq <= through_seq)).rowcount
+            if deleted != expected_count:
+                raise ValueError(
+                    f"{deleted} entries up to {through_seq}, expected {expected_count}:"
+                    " purge abandoned"
+                )
+        return {**body, "seq": seq, "hash": h}
+
     def verify(self) -> VerifyResult:
-        """Recompute the chain; report the first entry whose link or content is broken."""
-        prev = GENESIS
+        """Recompute the chain; report the first entry whose link or content is broken.
+
+        The first entry follows the genesis hash, or, once a purge removed the oldest
+        entries, the anchor (hash of the last purged entry) that the latest ``purge`` entry
+        with an anchor records; that entry is itself verified like every other one.
+        """
+        prev: str | None = None
+        head_seq: int | None = None
+        head_prev = GENESIS
+        anchor: str | None = None
         n = 0
         for seq, payload, prev_hash, h in self.iter_all():
             n += 1
+            if prev is None:  # the first remaining entry
+                head_seq, head_prev, prev = seq, prev_hash, prev_hash
             if prev_hash != prev:
                 return VerifyResult(False, n, seq, "previous-hash link broken (entry removed?)")
-            if chain_hash(prev, json.loads(payload)) != h:
+            body = json.loads(payload)
+            if chain_hash(prev, body) != h:
                 return VerifyResult(False, n, seq, "content does not match its hash (edited?)")
+            if body.get("kind") == "purge" and isinstance(body.get("anchor"), dict):
+                anchor = body["anchor"].get("hash")
             prev = h
+        if head_seq is not None and head_prev != GENESIS and head_prev != anchor:
+            return VerifyResult(
+                False,
+                n,
+                head_seq,
+                "previous-hash link broken: the first entry follows neither the genesis nor"
+                " the anchor of the latest purge (entries removed?)",
+            )
         return VerifyResult(True, n)
