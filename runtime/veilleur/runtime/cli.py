@@ -1,4 +1,4 @@
-"""Runtime commands: ``replay``, ``serve``, ``journal verify``, ``manifest write|verify``.
+"""Runtime commands: ``replay``, ``serve``, ``journal verify|review|purge``, ``manifest ...``.
 
 Light: no training stack.
 """
@@ -72,6 +72,7 @@ def load_detector(config: SiteConfig, config_path: Path, model: Path | None) -> 
         class_map=mc.class_map if mc else None,
         class_map_file=class_map_file,
         expected_sha256=mc.sha256 if mc and model is None else None,
+        providers=list(mc.providers) if mc and mc.providers else None,
     )
 
 
@@ -152,7 +153,9 @@ def serve_cmd(
 @app.command("bench")
 def bench_cmd(
     model: Annotated[Path, typer.Option(help="ONNX detector to measure.")],
-    adapter: Annotated[str, typer.Option(help="Output layout: auto, veilleur or yolox.")] = "auto",
+    adapter: Annotated[
+        str, typer.Option(help="Detector output layout, as model.adapter in a site file.")
+    ] = "auto",
     clip: Annotated[
         list[Path] | None, typer.Option("--clip", help="Video file (repeat for several).")
     ] = None,
@@ -184,7 +187,13 @@ def bench_cmd(
     """Measure streams × fps, per-stage time and alert latency against a naive baseline."""
     import tempfile
 
-    from veilleur.runtime.bench import BenchError, BenchSettings, format_report, run_bench
+    from veilleur.runtime.bench import (
+        SYNTHETIC_ORIGIN,
+        BenchError,
+        BenchSettings,
+        format_report,
+        run_bench,
+    )
 
     try:
         counts = tuple(int(v) for v in streams.split(",") if v.strip())
@@ -212,12 +221,20 @@ def bench_cmd(
                 sweep=sweep,
                 work_dir=work_dir,
                 repeats=repeats,
+                clips_origin=(
+                    f"{synthetic} synthetic clip(s): {SYNTHETIC_ORIGIN}"
+                    + (f", plus {len(clip)} given" if clip else "")
+                    if synthetic > 0
+                    else "given"
+                ),
             )
             result = run_bench(settings)
     except ModelError as exc:
         raise _fail(str(exc), EXIT_MODEL) from None
     except SourceError as exc:
         raise _fail(str(exc), EXIT_SOURCE) from None
+    except ConfigError as exc:  # e.g. an analysis rate the site schema refuses
+        raise _fail(str(exc), EXIT_CONFIG) from None
     except BenchError as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(format_report(result))
@@ -235,6 +252,267 @@ def journal_verify(
     r = Journal(journal).verify()
     typer.echo(json.dumps(r.__dict__, ensure_ascii=False))
     if not r.ok:
+        raise typer.Exit(1)
+
+
+def _existing_journal(journal: str) -> Journal:
+    """Open a journal that must already exist (a path that is not there is an error)."""
+    if "://" not in journal and not Path(journal).is_file():
+        raise _fail(f"{journal}: journal introuvable", EXIT_CONFIG)
+    return Journal(journal)
+
+
+@journal_app.command("review")
+def journal_review(
+    alert_id: Annotated[str, typer.Argument(help="Id of the alert to review.")],
+    actor: Annotated[str, typer.Option(help="Who reviews (operator name).")],
+    journal: Annotated[str, typer.Option(help="Journal path or URL.")] = "var/journal.db",
+    ack: Annotated[bool, typer.Option("--ack", help="Acknowledge the alert.")] = False,
+    qualify: Annotated[
+        str | None, typer.Option("--qualify", help="vrai_positif or faux_positif.")
+    ] = None,
+    comment: Annotated[
+        str | None, typer.Option("--comment", help="Free comment (2000 characters at most).")
+    ] = None,
+) -> None:
+    """Review an alert (EX-039): journal each action, print the alert's review state as JSON."""
+    from veilleur.runtime.journal.reviews import ReviewError, record_reviews, review_state
+
+    jr = _existing_journal(journal)
+    try:
+        record_reviews(jr, alert_id, actor, ack=ack, qualification=qualify, comment=comment)
+    except ReviewError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    state = review_state(jr, alert_id)
+    typer.echo(json.dumps(state.to_dict(), ensure_ascii=False))
+
+
+@journal_app.command("purge")
+def journal_purge(
+    policy: Annotated[Path, typer.Option(help="Retention policy YAML (days per kind).")],
+    actor: Annotated[str, typer.Option(help="Who runs the purge (administrator).")],
+    journal: Annotated[str, typer.Option(help="Journal path or URL.")] = "var/journal.db",
+    snapshots: Annotated[
+        Path | None, typer.Option(help="Folder of snapshot images to purge too.")
+    ] = None,
+) -> None:
+    """Delete what the retention policy says has expired (EX-043); print the counts as JSON."""
+    from datetime import UTC, datetime
+
+    from veilleur.runtime.journal.retention import load_policy, purge
+
+    try:
+        pol = load_policy(policy)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    if not actor.strip():
+        raise _fail("--actor: l'auteur de la purge est obligatoire", EXIT_CONFIG)
+    jr = _existing_journal(journal)
+    try:
+        report = purge(jr, pol, datetime.now(UTC), actor.strip(), snapshot_dir=snapshots)
+    except ValueError as exc:  # a concurrent purge changed the oldest entries
+        raise _fail(str(exc), 1) from None
+    entry = report.entry
+    typer.echo(
+        json.dumps(
+            {
+                "deleted": report.deleted,
+                "counts": report.counts,
+                "cutoffs": report.cutoffs,
+                "purge_entry": (
+                    None
+                    if entry is None
+                    else {"seq": entry["seq"], "id": entry["id"], "anchor": entry["anchor"]}
+                ),
+                "snapshot_errors": report.snapshot_errors,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+@journal_app.command("export")
+def journal_export(
+    out: Annotated[Path, typer.Argument(help="File to write (.csv .jsonl .json .parquet ...).")],
+    journal: Annotated[str, typer.Option(help="Journal path or URL.")] = "var/journal.db",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl, json, parquet, feather or xlsx."),
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="Entry kind (repeat; default alert; 'all' for every kind)."),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="From (ISO 8601, inclusive; UTC if naive).")] = (
+        None
+    ),
+    until: Annotated[str | None, typer.Option(help="To (ISO 8601, exclusive).")] = None,
+    camera: Annotated[str | None, typer.Option(help="Camera id.")] = None,
+    event: Annotated[str | None, typer.Option(help="Event type.")] = None,
+    qualification: Annotated[
+        str | None,
+        typer.Option(help="Alerts only: true_positive, false_positive or unreviewed."),
+    ] = None,
+    french: Annotated[bool, typer.Option("--french", help="French column headers.")] = False,
+    tz: Annotated[str, typer.Option(help="Time zone of the local_time column.")] = ("Europe/Paris"),
+) -> None:
+    """Export journal entries, streamed in bounded memory (EX-014, EX-015)."""
+    from veilleur.runtime.journal.export import ExportError, ExportFilter, export
+
+    kinds = tuple(kind or ["alert"])
+    try:
+        flt = ExportFilter(
+            since=since,
+            until=until,
+            camera_id=camera,
+            event=event,
+            kinds=() if "all" in kinds else kinds,
+            qualification=qualification,
+        )
+        r = export(_existing_journal(journal), out, flt, fmt=fmt, french_headers=french, tz=tz)
+    except ExportError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(
+        json.dumps(
+            {"path": str(r.path), "format": r.format, "rows": r.rows, "bytes": r.bytes},
+            ensure_ascii=False,
+        )
+    )
+
+
+@journal_app.command("stats")
+def journal_stats(
+    journal: Annotated[str, typer.Option(help="Journal path or URL.")] = "var/journal.db",
+    since: Annotated[str | None, typer.Option(help="From (ISO 8601, inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="To (ISO 8601, exclusive).")] = None,
+    camera: Annotated[str | None, typer.Option(help="Camera id.")] = None,
+    event: Annotated[str | None, typer.Option(help="Event type.")] = None,
+    tz: Annotated[str, typer.Option(help="Site time zone for hours and days.")] = ("Europe/Paris"),
+) -> None:
+    """Alert counts per event, camera, local hour and day; TP/FP rates (JSON)."""
+    from veilleur.runtime.journal.export import ExportError
+    from veilleur.runtime.journal.stats import alert_stats
+
+    try:
+        s = alert_stats(
+            _existing_journal(journal),
+            since=since,
+            until=until,
+            camera_id=camera,
+            event=event,
+            tz=tz,
+        )
+    except ExportError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(json.dumps(s.to_dict(), ensure_ascii=False))
+
+
+bundle_app = typer.Typer(
+    help="End-of-deployment export: every journal kind in open formats, encrypted (EX-016).",
+    invoke_without_command=True,
+)
+app.add_typer(bundle_app, name="export-bundle")
+
+
+def _bundle_passphrase(path: Path | None, creating: bool) -> str:
+    from veilleur.runtime.journal.bundle import BundleError, read_passphrase
+
+    if path is None:
+        raise _fail("--passphrase-file est obligatoire", EXIT_CONFIG)
+    try:
+        return read_passphrase(path, creating=creating)
+    except BundleError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+
+
+@bundle_app.callback()
+def export_bundle(
+    ctx: typer.Context,
+    journal: Annotated[str | None, typer.Option(help="Journal path or URL.")] = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Folder to write the bundle to (the drive).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Site configuration to include.")
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(help="File whose first line is the passphrase (12 characters at least)."),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where clear files are staged (default: system temp, not the drive)."),
+    ] = None,
+) -> None:
+    """Write the encrypted bundle: `export-bundle --journal J --to DIR --passphrase-file F`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from veilleur.runtime.journal.bundle import BundleError, build_bundle
+
+    if journal is None or to is None:
+        raise _fail("--journal et --to sont obligatoires", EXIT_CONFIG)
+    phrase = _bundle_passphrase(passphrase_file, creating=True)
+    tz = "Europe/Paris"
+    if config is not None:
+        try:
+            tz = load_site_config(config).site.timezone
+        except ConfigError as exc:
+            raise _fail(str(exc), EXIT_CONFIG) from None
+    try:
+        r = build_bundle(
+            _existing_journal(journal), to, phrase, config=config, tz=tz, work_dir=work_dir
+        )
+    except (BundleError, OSError) as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(
+        json.dumps(
+            {
+                "bundle": str(r.path),
+                "files": r.files,
+                "bytes": r.bundle_bytes,
+                "entries": r.entries,
+                "journal_chain_ok": r.chain_ok,
+                "seconds": round(r.seconds, 3),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+@bundle_app.command("verify")
+def export_bundle_verify(
+    file: Annotated[Path, typer.Argument(help="Encrypted bundle.")],
+    passphrase_file: Annotated[Path | None, typer.Option(help="Passphrase file.")] = None,
+) -> None:
+    """Decrypt in a streaming pass and check every SHA-256 of the manifest; exit 1 if not."""
+    from veilleur.runtime.journal.bundle import BundleError, verify_bundle
+
+    phrase = _bundle_passphrase(passphrase_file, creating=False)
+    try:
+        report = verify_bundle(file, phrase)
+    except BundleError as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@bundle_app.command("decrypt")
+def export_bundle_decrypt(
+    file: Annotated[Path, typer.Argument(help="Encrypted bundle.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder to extract into.")],
+    passphrase_file: Annotated[Path | None, typer.Option(help="Passphrase file.")] = None,
+) -> None:
+    """Decrypt and extract the bundle, checking every SHA-256; exit 1 on any problem."""
+    from veilleur.runtime.journal.bundle import BundleError, decrypt_bundle
+
+    phrase = _bundle_passphrase(passphrase_file, creating=False)
+    try:
+        report = decrypt_bundle(file, to, phrase)
+    except BundleError as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo(json.dumps({"to": str(to), **report.to_dict()}, ensure_ascii=False))
+    if not report.ok:
         raise typer.Exit(1)
 
 
