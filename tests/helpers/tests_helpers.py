@@ -38,13 +38,5 @@ def easy_clip(out_dir: Path, scenario: str, seed: int = 1) -> ClipRecord:
     person in ``zone-interdite`` from 2.24 s to 8.4 s, on which YOLOX alerts (rule
     ``intrusion-zone``).
     """
-    params = SynthParams(
-        seed=seed,
-        duration_s=10.0,
-        lighting_weights={"day": 1.0},
-        weather_weights={"clear": 1.0},
-        density_weights={"low": 1.0},
-        camera_height_m=(3.0, 5.0),
-        camera_tilt_deg=(15.0, 25.0),
-    )
+    params = SynthParams.easy(seed)
     return generate_clip(params, 0, out_dir, scenario)  # type: ignore[arg-type]

@@ -174,7 +174,7 @@ def bench_cmd(
         bool, typer.Option(help="Also run the naive baseline (needs supervision).")
     ] = True,
     repeats: Annotated[
-        int, typer.Option(help="Tries per stream count and mode; the median is reported.")
+        int, typer.Option(help="Tries per stream count and mode; the fastest is reported.")
     ] = 3,
     sweep: Annotated[
         bool, typer.Option(help="Also run the thread / batch / pre- and post-processing sweep.")

@@ -116,6 +116,23 @@ class SynthParams(BaseModel, frozen=True, extra="forbid"):
             raise ValueError("camera_tilt_deg must stay within (0, 89) degrees")
         return self
 
+    @classmethod
+    def easy(cls, seed: int, duration_s: float = 10.0) -> SynthParams:
+        """Plain conditions: daylight, clear weather, few people, a low mast (3–5 m).
+
+        Where an off-the-shelf COCO detector (YOLOX-Nano) finds most synthetic people: used by
+        the tests on real detectors and by ``veilleur bench --synthetic``.
+        """
+        return cls(
+            seed=seed,
+            duration_s=duration_s,
+            lighting_weights={"day": 1.0},
+            weather_weights={"clear": 1.0},
+            density_weights={"low": 1.0},
+            camera_height_m=(3.0, 5.0),
+            camera_tilt_deg=(15.0, 25.0),
+        )
+
     @property
     def n_frames(self) -> int:
         """Frames per clip."""
