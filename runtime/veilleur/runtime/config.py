@@ -332,21 +332,26 @@ class ObjetAbandonneRule(_RuleBase):
     cooldown_s: float = Field(120.0, ge=0.0)
 
 
-class ArmeRule(_RuleBase):
+class _KOfNRule(_RuleBase):
+    """A rule that needs its detection in ``k`` of the last ``n`` analysed frames."""
+
+    k: int = Field(3, ge=1)
+    n: int = Field(5, ge=1)
+
+    @model_validator(mode="after")
+    def _k_le_n(self) -> _KOfNRule:
+        if self.k > self.n:
+            raise ValueError(f"rule {self.id!r}: k ({self.k}) must not exceed n ({self.n})")
+        return self
+
+
+class ArmeRule(_KOfNRule):
     """A weapon seen in k of the last n analysed frames."""
 
     type: Literal["arme"]
     classes: list[ClassName] = Field(default_factory=lambda: ["weapon"])  # type: ignore[arg-type]
-    k: int = Field(3, ge=1)
-    n: int = Field(5, ge=1)
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     cooldown_s: float = Field(30.0, ge=0.0)
-
-    @model_validator(mode="after")
-    def _k_le_n(self) -> ArmeRule:
-        if self.k > self.n:
-            raise ValueError(f"rule {self.id!r}: k ({self.k}) must not exceed n ({self.n})")
-        return self
 
 
 class PersonneAuSolRule(_RuleBase):
@@ -359,7 +364,7 @@ class PersonneAuSolRule(_RuleBase):
     cooldown_s: float = Field(60.0, ge=0.0)
 
 
-class FeuRule(_RuleBase):
+class FeuRule(_KOfNRule):
     """Fire or smoke persistent over k of n frames and growing."""
 
     type: Literal["feu"]
@@ -370,12 +375,6 @@ class FeuRule(_RuleBase):
     window_s: float = Field(4.0, gt=0.0)
     min_confidence: float = Field(0.3, ge=0.0, le=1.0)
     cooldown_s: float = Field(60.0, ge=0.0)
-
-    @model_validator(mode="after")
-    def _k_le_n(self) -> FeuRule:
-        if self.k > self.n:
-            raise ValueError(f"rule {self.id!r}: k ({self.k}) must not exceed n ({self.n})")
-        return self
 
 
 class AllOf(_Model):
