@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +68,29 @@ class VerifyResult:
     reason: str | None = None
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one (a busy node, a purge) before failing."""
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The driver's own implicit BEGIN is off: _sqlite_begin emits it, so that appends can
     # take the write lock at once (BEGIN IMMEDIATE) instead of failing to upgrade a read.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # Wait for another writer first: switching to WAL needs the lock too, and an alert write
+    # must wait its turn (up to SQLITE_BUSY_TIMEOUT_MS) rather than fail.
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Switching to WAL can fail at once with "database is locked" (SQLite does not call the
+    # busy handler for it) while another process writes: retry for up to 10 s.
+    for attempt in range(200):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.05)
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 
@@ -89,7 +106,9 @@ def engine_for(url_or_path: str | Path) -> Engine:
     if "://" not in url:
         Path(url).parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{url}"
-    eng = create_engine(url, future=True)
+    sqlite = url.startswith("sqlite")
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000} if sqlite else {}
+    eng = create_engine(url, future=True, connect_args=connect_args)
     if eng.dialect.name == "sqlite":
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _sqlite_begin)
