@@ -641,16 +641,23 @@ def load_site_config(path: Path | str) -> SiteConfig:
     Raises:
         ConfigError: naming the file and each offending field.
     """
-    path = Path(path)
+    return parse_site_config(read_yaml(path, "the configuration"), str(path))
+
+
+def read_yaml(path: Path | str, what: str, error: type[Exception] = ConfigError) -> Any:
+    """Parse a YAML file; an unreadable file or invalid YAML raises ``error`` naming the file.
+
+    The one reader of the runtime's YAML files (site configuration, class maps, retention
+    policies): their messages say the same things the same way.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
-        doc = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_site_config(doc, str(path))
+        raise error(f"{path}: not valid YAML: {exc}") from None
 
 
 def resolve_path(config_path: Path | str, value: Path | str) -> Path:

@@ -59,3 +59,9 @@ class Analyzer(Protocol):
 def box_tuple(d: Detections, i: int) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = (round(float(v), 4) for v in d.xyxy[i])
     return (x1, y1, x2, y2)
+
+
+def check_k_of_n(k: int, n: int) -> None:
+    """Refuse a persistence window "k of the last n frames" that can never or always hold."""
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 ≤ k ≤ n, got k={k}, n={n}")

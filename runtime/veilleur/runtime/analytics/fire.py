@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
+from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple, check_k_of_n
 from veilleur.runtime.analytics.weapon import anchored_in_polygon
 from veilleur.runtime.core.detections import Detections, FloatArray
 from veilleur.runtime.core.events import EventType
@@ -83,8 +83,7 @@ class FireGrowth:
     last_growth: float | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= self.n:
-            raise ValueError(f"need 1 ≤ k ≤ n, got k={self.k}, n={self.n}")
+        check_k_of_n(self.k, self.n)
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         mask = np.isin(dets.class_id, list(self.class_ids)) & (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues
+from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, check_k_of_n
 from veilleur.runtime.core.detections import Detections, FloatArray
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
@@ -82,8 +82,7 @@ class WeaponPresence:
     _last_alert: float | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= self.n:
-            raise ValueError(f"need 1 ≤ k ≤ n, got k={self.k}, n={self.n}")
+        check_k_of_n(self.k, self.n)
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         mask = np.isin(dets.class_id, list(self.class_ids)) & (

@@ -22,6 +22,7 @@ from typing import Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from veilleur.runtime.config import read_yaml
 from veilleur.runtime.core.taxonomy import CLASSES
 from veilleur.runtime.detect.common import ClassMapError
 
@@ -110,15 +111,7 @@ def load_class_map_file(path: Path | str) -> ClassMap:
     Raises:
         ClassMapError: naming the file and the offending field or key.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ClassMapError(f"{path}: cannot read the class map file ({exc.strerror})") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ClassMapError(f"{path}: not valid YAML: {exc}") from None
+    doc = read_yaml(path, "the class map file", ClassMapError)
     return parse_class_map(doc, str(path))
 
 

@@ -23,11 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, false, func, or_, select
 
-from veilleur.runtime.config import ConfigError, _format_errors
+from veilleur.runtime.config import ConfigError, _format_errors, read_yaml
 from veilleur.runtime.journal.repository import Journal, entries
 
 ENTRY_KINDS = ("alert", "review", "control")
@@ -67,14 +66,7 @@ def load_policy(path: Path | str) -> RetentionPolicy:
         ConfigError: naming the file and each offending field (unknown fields included).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the retention policy ({exc.strerror})") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    doc = read_yaml(path, "the retention policy")
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
