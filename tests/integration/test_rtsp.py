@@ -30,6 +30,7 @@ import httpx
 import numpy as np
 import pytest
 import yaml
+from api_fixture import login_headers, serve_auth
 from rtsp_fixture import (
     NetNamespace,
     free_port,
@@ -273,16 +274,18 @@ def test_a_frozen_stream_is_lost_until_fresh_pictures_come(
     assert {(f.width, f.height) for f in reader.since(restarted)} == {(WIDTH, HEIGHT)}
 
 
-def _camera(base: str) -> dict[str, Any]:
-    health = httpx.get(f"{base}/api/v1/health", timeout=5).json()
+def _camera(base: str, h: dict[str, str]) -> dict[str, Any]:
+    health = httpx.get(f"{base}/api/v1/health", headers=h, timeout=5).json()
     cams = [c for c in health["components"] if c["name"] == "camera:cam-01"]
     assert len(cams) == 1, health
     return dict(cams[0])
 
 
-def _intrusions(base: str) -> list[dict[str, Any]]:
+def _intrusions(base: str, h: dict[str, str]) -> list[dict[str, Any]]:
     try:
-        page = httpx.get(f"{base}/api/v1/alerts", params={"limit": 1000}, timeout=2).json()
+        page = httpx.get(
+            f"{base}/api/v1/alerts", params={"limit": 1000}, headers=h, timeout=2
+        ).json()
     except httpx.TransportError:
         return []
     return [a for a in page["items"] if a["rule_id"] == "intrusion-zone"]
@@ -299,37 +302,39 @@ def test_serve_on_rtsp_keeps_alerting_after_the_camera_comes_back(
         site_rtsp = tmp_path / "site.yaml"
         site_rtsp.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
         port = free_port()
+        auth_args, env = serve_auth(tmp_path)
         proc = subprocess.Popen(
             [VEILLEUR, "serve", "--config", str(site_rtsp),
              "--model", str(shared_dir / "models" / "yolox_nano.onnx"),
-             "--journal", str(tmp_path / "journal.db"), "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+             "--journal", str(tmp_path / "journal.db"), "--port", str(port), *auth_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
+            h = login_headers(base)
             # the clip loops: the intrusion comes back every 10 s of stream
-            wait_for(lambda: _intrusions(base), 60, "a first intrusion alert", every=0.25)
-            assert _camera(base)["level"] == "vert"
+            wait_for(lambda: _intrusions(base, h), 60, "a first intrusion alert", every=0.25)
+            assert _camera(base, h)["level"] == "vert"
             srv.stop()  # the camera goes away mid-stream...
             cut = time.monotonic()
-            wait_for(lambda: _camera(base)["level"] == "rouge", 10, "the camera to turn red")
+            wait_for(lambda: _camera(base, h)["level"] == "rouge", 10, "the camera to turn red")
             time.sleep(max(0.0, cut + 2.0 - time.monotonic()))
             srv.start()  # ...and comes back on the same URL
             restarted = datetime.now(UTC)
-            wait_for(lambda: _camera(base)["level"] == "vert", 30, "the camera to turn green")
+            wait_for(lambda: _camera(base, h)["level"] == "vert", 30, "the camera to turn green")
 
             def after_restart() -> list[dict[str, Any]]:
                 return [
-                    a for a in _intrusions(base) if datetime.fromisoformat(a["utc"]) > restarted
+                    a for a in _intrusions(base, h) if datetime.fromisoformat(a["utc"]) > restarted
                 ]
 
             # from the reconnection, the person enters the zone within 2.24–8.4 s of the clip
             wait_for(after_restart, 60, "an intrusion alert after the restart", every=0.25)
-            alerts = _intrusions(base)
+            alerts = _intrusions(base, h)
             assert len(alerts) >= 2
             fresh = after_restart()[0]
             assert fresh["camera_id"] == "cam-01" and fresh["event"] == "franchissement"
-            assert httpx.get(f"{base}/api/v1/journal/verify", timeout=10).json()["ok"]
+            assert httpx.get(f"{base}/api/v1/journal/verify", headers=h, timeout=10).json()["ok"]
         finally:
             proc.terminate()
             out, _ = proc.communicate(timeout=30)
@@ -348,18 +353,20 @@ def test_serve_on_udp_multicast_alerts(
         site_mcast = tmp_path / "site.yaml"
         site_mcast.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
         port = free_port()
+        auth_args, env = serve_auth(tmp_path)
         proc = subprocess.Popen(
             [*netns.exec_prefix(), VEILLEUR, "serve", "--config", str(site_mcast),
              "--model", str(shared_dir / "models" / "yolox_nano.onnx"),
-             "--journal", str(tmp_path / "journal.db"), "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+             "--journal", str(tmp_path / "journal.db"), "--port", str(port), *auth_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"  # in the namespace: asked from a thread there
         try:
+            h = netns.call(login_headers, base)
             # read_stream itself reopens a multicast client that stumbles on its first try
-            wait_for(lambda: netns.call(_intrusions, base), 60, "an intrusion alert", every=0.25)
-            assert netns.call(_camera, base)["level"] == "vert"
-            fresh = netns.call(_intrusions, base)[0]
+            wait_for(lambda: netns.call(_intrusions, base, h), 60, "an intrusion alert", every=0.25)
+            assert netns.call(_camera, base, h)["level"] == "vert"
+            fresh = netns.call(_intrusions, base, h)[0]
             assert fresh["camera_id"] == "cam-01" and fresh["event"] == "franchissement"
         finally:
             proc.terminate()

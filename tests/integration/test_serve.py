@@ -3,6 +3,7 @@ behind the real HTTP service, on a generated clip used as a camera source."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_fixture import login_headers, serve_auth
 from rtsp_fixture import free_port
 from tests_helpers import easy_clip
 
@@ -21,19 +23,22 @@ VEILLEUR = str(Path(sys.executable).parent / "veilleur")
 def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Path):
     rec = easy_clip(tmp_path, "intrusion")
     port = free_port()
+    auth_args, env = serve_auth(tmp_path)
     proc = subprocess.Popen(
         [VEILLEUR, "serve", "--config", str(tmp_path / rec.site),
          "--model", str(shared_dir / "models" / "yolox_nano.onnx"),
-         "--journal", str(tmp_path / "journal.db"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         "--journal", str(tmp_path / "journal.db"), "--port", str(port), *auth_args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
+        h = login_headers(base)
+        assert httpx.get(f"{base}/api/v1/alerts", timeout=5).status_code == 401
         deadline = time.monotonic() + 120
         alerts: dict = {"total": 0}
         while time.monotonic() < deadline:
             try:
-                alerts = httpx.get(f"{base}/api/v1/alerts", timeout=2).json()
+                alerts = httpx.get(f"{base}/api/v1/alerts", headers=h, timeout=2).json()
             except httpx.TransportError:
                 alerts = {"total": 0}
             if alerts["total"] >= 1:
@@ -41,7 +46,7 @@ def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Pa
             time.sleep(0.5)
         assert alerts["total"] >= 1, "no alert from the live pipeline within 120 s"
         assert alerts["items"][-1]["rule_id"] == "intrusion-zone"
-        health = httpx.get(f"{base}/api/v1/health", timeout=5).json()
+        health = httpx.get(f"{base}/api/v1/health", headers=h, timeout=5).json()
         names = {c["name"] for c in health["components"]}
         assert {"journal", "camera:cam-01"} <= names
         assert health["model_sha256"].startswith("e8af0749")
@@ -53,3 +58,26 @@ def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Pa
     assert proc.returncode in (0, -15), out[-3000:]
     assert "Application shutdown complete" in out, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
+
+
+@pytest.mark.req("EX-119")
+def test_serve_refuses_to_start_without_an_administrator(tmp_path: Path, shared_dir: Path):
+    rec = easy_clip(tmp_path, "intrusion")
+    r = subprocess.run(
+        [VEILLEUR, "serve", "--config", str(tmp_path / rec.site),
+         "--model", str(shared_dir / "models" / "yolox_nano.onnx"),
+         "--accounts", str(tmp_path / "comptes.db"), "--audit", str(tmp_path / "audit.db")],
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "VEILLEUR_ADMIN_PASSWORD_FILE"},
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert "aucun compte administrateur" in r.stderr and "create-admin" in r.stderr
+    weak = tmp_path / "weak"
+    weak.write_text("admin\n")
+    r = subprocess.run(
+        [VEILLEUR, "serve", "--config", str(tmp_path / rec.site),
+         "--accounts", str(tmp_path / "comptes.db"), "--audit", str(tmp_path / "audit.db")],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "VEILLEUR_ADMIN_PASSWORD_FILE": str(weak)},
+    )  # fmt: skip
+    assert r.returncode == 2 and "mot de passe refusé" in r.stderr

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from veilleur.runtime.auth.cli import DEFAULT_ACCOUNTS, DEFAULT_AUDIT, users_app
 from veilleur.runtime.config import ConfigError, SiteConfig, load_site_config, resolve_path
 from veilleur.runtime.detect.manifest import (
     MANIFEST_FILENAME,
@@ -35,6 +36,7 @@ manifest_app = typer.Typer(
     help="Deploy manifest of the model files (EX-131).", no_args_is_help=True
 )
 app.add_typer(manifest_app, name="manifest")
+app.add_typer(users_app, name="users")
 
 EXIT_CONFIG, EXIT_SOURCE, EXIT_MODEL = 2, 3, 4
 
@@ -73,6 +75,8 @@ def load_detector(config: SiteConfig, config_path: Path, model: Path | None) -> 
         class_map_file=class_map_file,
         expected_sha256=mc.sha256 if mc and model is None else None,
         providers=list(mc.providers) if mc and mc.providers else None,
+        intra_op_threads=mc.intra_op_threads if mc else None,
+        spinning=mc.spinning if mc else False,
     )
 
 
@@ -124,12 +128,52 @@ def serve_cmd(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Listen port.")] = 8080,
+    accounts: Annotated[str, typer.Option(help="Accounts database path or URL.")] = (
+        DEFAULT_ACCOUNTS
+    ),
+    audit: Annotated[str, typer.Option(help="Audit log path or URL.")] = DEFAULT_AUDIT,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
+    ] = False,
 ) -> None:
-    """Start the runtime service: sources → detector → tracker → rules → journal, and the API."""
+    """Start the runtime service: sources → detector → tracker → rules → journal, and the API.
+
+    Refuses to start without an administrator account: create it first with ``veilleur users
+    create-admin``, or name a file holding its password in ``VEILLEUR_ADMIN_PASSWORD_FILE``
+    (login ``VEILLEUR_ADMIN_LOGIN``, default ``admin``), read once at the first start.
+    """
+    import os
+
     import uvicorn
 
     from veilleur.runtime.api.app import create_app
+    from veilleur.runtime.api.security import Security
+    from veilleur.runtime.auth.audit import AuditLog
+    from veilleur.runtime.auth.cli import bootstrap_admin
+    from veilleur.runtime.auth.passwords import PasswordPolicyError
+    from veilleur.runtime.auth.roles import Role
+    from veilleur.runtime.auth.store import AccountStore, AuthError
     from veilleur.runtime.pipeline import LiveRuntime
+
+    store = AccountStore(accounts)
+    audit_log = AuditLog(audit)
+    if store.count_users(Role.ADMIN) == 0:
+        secret_file = os.environ.get("VEILLEUR_ADMIN_PASSWORD_FILE")
+        if not secret_file:
+            raise _fail(
+                f"{accounts}: aucun compte administrateur ; créez-le avec `veilleur users "
+                "create-admin` ou indiquez VEILLEUR_ADMIN_PASSWORD_FILE",
+                EXIT_CONFIG,
+            )
+        try:
+            secret = Path(secret_file).read_text(encoding="utf-8").splitlines()[0]
+            login = os.environ.get("VEILLEUR_ADMIN_LOGIN", "admin")
+            bootstrap_admin(store, audit_log, login, secret)
+        except (OSError, IndexError) as exc:
+            raise _fail(f"VEILLEUR_ADMIN_PASSWORD_FILE={secret_file}: illisible ou vide ({exc})",
+                        EXIT_CONFIG) from None  # fmt: skip
+        except (PasswordPolicyError, AuthError) as exc:
+            raise _fail(str(exc), EXIT_CONFIG) from None
 
     try:
         site = load_site_config(config)
@@ -147,7 +191,8 @@ def serve_cmd(
     jr = Journal(journal)
     engine = Engine(site, detector, detector.info.sha256, journal=jr)
     runtime = LiveRuntime(engine, config)
-    uvicorn.run(create_app(jr, runtime), host=host, port=port, log_level="info")
+    security = Security(store, audit_log, secure_cookies=secure_cookies)
+    uvicorn.run(create_app(jr, runtime, security=security), host=host, port=port, log_level="info")
 
 
 @app.command("bench")
@@ -613,6 +658,124 @@ def manifest_verify(
     typer.echo(json.dumps(report.__dict__, ensure_ascii=False))
     if not report.ok:
         raise typer.Exit(EXIT_CONFIG)
+
+
+config_app = typer.Typer(
+    help="Site configuration backups: create, list, verify, restore (EX-030, EX-031, EX-133).",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("backup")
+def config_backup(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Site configuration YAML.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder of the backups.")],
+    keep: Annotated[
+        int | None, typer.Option(help="Then keep only the N newest backups of the folder.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Free note stored in the manifest.")] = "",
+    actor: Annotated[str | None, typer.Option(help="Who makes the backup.")] = None,
+    include: Annotated[
+        list[Path] | None,
+        typer.Option("--include", help="Another configuration file to save (repeat)."),
+    ] = None,
+) -> None:
+    """Back the site configuration and the files it references up into one .tar.gz (JSON)."""
+    from veilleur.runtime.ops.backup import BackupError, create_backup, prune_backups
+
+    if keep is not None and keep < 1:
+        raise _fail("--keep : il faut conserver au moins une sauvegarde", EXIT_CONFIG)
+    try:
+        info = create_backup(config, to, note=note, actor=actor, extra_files=include or [])
+        pruned = prune_backups(to, keep) if keep is not None else []
+    except BackupError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(
+        json.dumps(
+            {
+                "backup": info.path,
+                "created_utc": info.created_utc,
+                "config_version": info.config_version,
+                "files": [m.name for m in info.members],
+                "pruned": [str(p) for p in pruned],
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+@config_app.command("backups")
+def config_backups(
+    folder: Annotated[Path, typer.Argument(help="Folder of the backups.")],
+) -> None:
+    """List the backups of a folder, newest first (JSON); unreadable ones carry an error."""
+    from veilleur.runtime.ops.backup import BackupError, list_backups
+
+    try:
+        infos = list_backups(folder)
+    except BackupError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(json.dumps([i.to_dict() for i in infos], ensure_ascii=False))
+
+
+@config_app.command("verify-backup")
+def config_verify_backup(
+    archive: Annotated[Path, typer.Argument(help="Backup archive (.tar.gz).")],
+) -> None:
+    """Check a backup without restoring it: sums, members, site file; exit 2 if not sound."""
+    from veilleur.runtime.ops.backup import verify_backup
+
+    report = verify_backup(archive)
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    if not report.ok:
+        raise _fail("sauvegarde invalide : " + " ; ".join(report.problems), EXIT_CONFIG)
+
+
+@config_app.command("restore")
+def config_restore(
+    archive: Annotated[Path, typer.Argument(help="Backup archive (.tar.gz).")],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Site configuration YAML to replace.")
+    ],
+) -> None:
+    """Restore a backup over the site configuration; the replaced files are kept (JSON)."""
+    from veilleur.runtime.ops.backup import BackupError, restore_backup
+
+    try:
+        report = restore_backup(archive, config)
+    except BackupError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+
+
+@app.command("logs")
+def logs_cmd(
+    file: Annotated[Path, typer.Option("--file", "-f", help="Application log file (JSON lines).")],
+    level: Annotated[
+        str, typer.Option(help="Lowest level: debug, info, warning, error, critical.")
+    ] = "warning",
+    since: Annotated[str | None, typer.Option(help="From (ISO 8601; UTC if naive).")] = None,
+    until: Annotated[str | None, typer.Option(help="To (ISO 8601, exclusive).")] = None,
+    camera: Annotated[str | None, typer.Option(help="Only this camera.")] = None,
+    incident: Annotated[
+        str | None, typer.Option(help="Only this incident class: critique, majeur, mineur.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many records (the newest).")] = 1000,
+) -> None:
+    """Print application log records (rotated files too), oldest first, one JSON per line."""
+    from veilleur.runtime.ops.applog import read_app_logs
+
+    if not file.is_file():
+        raise _fail(f"{file}: fichier de journal applicatif introuvable", EXIT_CONFIG)
+    try:
+        records = read_app_logs(
+            file, level, since, limit, until=until, camera=camera, incident=incident
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    for rec in records:
+        typer.echo(json.dumps(rec, ensure_ascii=False))
 
 
 def main() -> None:

@@ -170,6 +170,7 @@ class ExportFilter:
     event: str | None = None
     kinds: tuple[str, ...] = ("alert",)
     qualification: str | None = None  # true_positive | false_positive | unreviewed
+    cameras: tuple[str, ...] | None = None  # a user's profile: only these cameras
 
     def __post_init__(self) -> None:
         s, u = utc_bound(self.since), utc_bound(self.until)
@@ -229,6 +230,8 @@ def filter_conditions(flt: ExportFilter) -> list[ColumnElement[bool]]:
         conds.append(entries.c.utc < until)
     if flt.camera_id:
         conds.append(entries.c.camera_id == flt.camera_id)
+    if flt.cameras is not None:
+        conds.append(entries.c.camera_id.in_(sorted(set(flt.cameras))))
     if flt.event:
         conds.append(entries.c.event == flt.event)
     return conds

@@ -48,6 +48,10 @@ class UnknownAlertError(ReviewError, LookupError):
     """No alert with that id in the journal."""
 
 
+class AlreadyAcknowledgedError(ReviewError):
+    """The alert was acknowledged before (the first acknowledgement stands)."""
+
+
 def _utc(t: datetime | str | None) -> str:
     if t is None:
         t = datetime.now(UTC)
@@ -68,15 +72,16 @@ def json_text(journal: Journal, column: Any, key: str) -> ColumnElement[Any]:
 
 
 def _alert_row(journal: Journal, alert_id: str) -> tuple[int, dict[str, Any]] | None:
+    """``(seq, payload with its hash)`` of the alert, or None."""
     if not alert_id or len(alert_id) > 36:
         return None
     with journal.engine.connect() as conn:
         row = conn.execute(
-            select(entries.c.seq, entries.c.payload).where(
+            select(entries.c.seq, entries.c.payload, entries.c.hash).where(
                 entries.c.id == alert_id, entries.c.kind == "alert"
             )
         ).first()
-    return None if row is None else (int(row.seq), json.loads(row.payload))
+    return None if row is None else (int(row.seq), {**json.loads(row.payload), "hash": row.hash})
 
 
 def get_alert(journal: Journal, alert_id: str) -> dict[str, Any]:
@@ -193,7 +198,7 @@ def _prepare(
     if action == "acknowledge":
         state = review_state(journal, alert_id)
         if state.acknowledged:
-            raise ReviewError(
+            raise AlreadyAcknowledgedError(
                 f"alerte {alert_id} déjà acquittée par {state.acknowledged_by}"
                 f" le {state.acknowledged_at}"
             )
@@ -297,6 +302,7 @@ def list_reviewed_alerts(
     until: datetime | str | None = None,
     camera_id: str | None = None,
     event: str | None = None,
+    cameras: Iterable[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> ReviewedAlerts:
@@ -304,7 +310,8 @@ def list_reviewed_alerts(
 
     ``qualification``: ``vrai_positif``, ``faux_positif`` (the *latest* qualification) or
     ``non_qualifiee``; ``acknowledged``: True / False; ``since`` (inclusive) and ``until``
-    (exclusive) bound the alert's UTC time.
+    (exclusive) bound the alert's UTC time; ``cameras`` restricts to those cameras (a user's
+    profile), on top of ``camera_id``.
     """
     if qualification is not None and qualification not in (*QUALIFICATIONS, NOT_QUALIFIED):
         raise ReviewError(
@@ -321,6 +328,8 @@ def list_reviewed_alerts(
         conds.append(a.c.utc < _utc(until))
     if camera_id:
         conds.append(a.c.camera_id == camera_id)
+    if cameras is not None:
+        conds.append(a.c.camera_id.in_(sorted(set(cameras))))
     if event:
         conds.append(a.c.event == event)
 

@@ -68,11 +68,13 @@ def alert_stats(
     until: str | datetime | None = None,
     camera_id: str | None = None,
     event: str | None = None,
+    cameras: tuple[str, ...] | None = None,
     tz: str = "Europe/Paris",
 ) -> AlertStats:
-    """Statistics of the alerts that match the period, camera and event."""
+    """Statistics of the alerts that match the period, camera and event (and, for a user's
+    profile, only ``cameras``)."""
     engine = engine_of(journal)
-    flt = ExportFilter(since=since, until=until, camera_id=camera_id, event=event)
+    flt = ExportFilter(since=since, until=until, camera_id=camera_id, event=event, cameras=cameras)
     zone = ZoneInfo(tz)
     conds = filter_conditions(flt)
     n = func.count().label("n")

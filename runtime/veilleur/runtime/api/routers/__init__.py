@@ -1,0 +1,1 @@
+"""The API's routers, one per domain; each route declares its permission (see ``security``)."""

@@ -1,0 +1,122 @@
+"""Supervision routes: liveness, component health (EX-025)."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from veilleur.runtime import ENGINE_VERSION
+from veilleur.runtime.api.deps import JournalDep, RuntimeDep
+from veilleur.runtime.api.security import guard, public
+from veilleur.runtime.auth.roles import Permission
+from veilleur.runtime.journal.repository import Journal
+from veilleur.runtime.pipeline import LiveRuntime
+
+router = APIRouter(prefix="/api/v1", tags=["supervision"])
+
+Level = Literal["vert", "jaune", "rouge"]
+
+
+class ComponentHealth(BaseModel):
+    name: str
+    level: Level
+    reason: str
+
+
+class Health(BaseModel):
+    status: Level
+    engine_version: str
+    config_version: str | None
+    model_sha256: str | None
+    analysis_running: bool
+    uptime_s: float
+    components: list[ComponentHealth]
+
+
+_ORDER: dict[Level, int] = {"vert": 0, "jaune": 1, "rouge": 2}
+
+
+def component_health(journal: Journal, runtime: LiveRuntime | None, started: float) -> Health:
+    comps: list[ComponentHealth] = []
+    try:
+        journal.count()
+        comps.append(ComponentHealth(name="journal", level="vert", reason="accessible"))
+    except Exception as exc:  # any database failure turns the journal red
+        comps.append(ComponentHealth(name="journal", level="rouge", reason=str(exc)))
+    if runtime is not None:
+        for cid, w in runtime.workers.items():
+            if w.status.connected:
+                reason = "flux reçu"
+                if w.status.outages:
+                    reason += f" ; {w.status.outages} coupure(s) depuis le démarrage"
+                if w.status.decode_errors:
+                    reason += f" ; {w.status.decode_errors} paquet(s) illisible(s) ignoré(s)"
+                comps.append(ComponentHealth(name=f"camera:{cid}", level="vert", reason=reason))
+            elif w.finished and w.status.last_error is None:
+                comps.append(
+                    ComponentHealth(name=f"camera:{cid}", level="jaune", reason="fichier terminé")
+                )
+            else:
+                reason = w.status.last_error or "flux non connecté"
+                comps.append(ComponentHealth(name=f"camera:{cid}", level="rouge", reason=reason))
+        state = runtime.engine.state()
+        if state["analysis_stopped"]:
+            comps.append(
+                ComponentHealth(
+                    name="analyse", level="jaune", reason="Analyse arrêtée (arrêt global)"
+                )
+            )
+        for cid, cam in state["cameras"].items():
+            if not cam["enabled"]:
+                comps.append(
+                    ComponentHealth(
+                        name=f"analyse:{cid}", level="jaune", reason="caméra désactivée"
+                    )
+                )
+            if not cam["view_ok"]:
+                reason = cam["view_reason"] or "vue modifiée"
+                comps.append(
+                    ComponentHealth(
+                        name=f"vue:{cid}",
+                        level="jaune",
+                        reason=f"{reason} ; règles de zone suspendues",
+                    )
+                )
+            for rule_id, why in cam["degraded_rules"].items():
+                comps.append(
+                    ComponentHealth(name=f"regle:{cid}:{rule_id}", level="jaune", reason=why)
+                )
+    worst: Level = max((c.level for c in comps), key=_ORDER.__getitem__, default="vert")
+    engine = runtime.engine if runtime is not None else None
+    return Health(
+        status=worst,
+        engine_version=ENGINE_VERSION,
+        config_version=engine.config_version if engine else None,
+        model_sha256=engine.model_sha256 if engine else None,
+        analysis_running=runtime.running if runtime is not None else False,
+        uptime_s=round(time.monotonic() - started, 1),
+        components=comps,
+    )
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/livez", response_model=Liveness, **public())
+def livez() -> Liveness:
+    """Le processus répond (sonde de vie pour systemd ou un répartiteur) ; ne dit rien d'autre."""
+    return Liveness(status="ok")
+
+
+@router.get("/health", response_model=Health, **guard(Permission.SYSTEM_READ))
+def health(
+    request: Request,
+    journal: JournalDep,
+    runtime: RuntimeDep,
+) -> Health:
+    """État de chaque composant (vert / jaune / rouge) avec sa raison, EX-025."""
+    return component_health(journal, runtime, request.app.state.started)
