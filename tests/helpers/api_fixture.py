@@ -14,6 +14,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from veilleur.runtime.api.app import create_app
+from veilleur.runtime.api.options import ServiceOptions
 from veilleur.runtime.api.security import Security
 from veilleur.runtime.auth.audit import AuditLog
 from veilleur.runtime.auth.roles import Permission, Role
@@ -59,6 +60,7 @@ def build_world(
     runtime: LiveRuntime | None = None,
     *,
     cameras: tuple[str, ...] = ("*",),
+    options: ServiceOptions | None = None,
 ) -> ApiWorld:
     """Admin, advanced and standard accounts; the two last in group ``operateurs`` whose
     profile ``exploitation`` covers ``cameras`` with every permission their roles allow."""
@@ -72,7 +74,7 @@ def build_world(
     for login, role in ROLES.items():
         groups = () if role == Role.ADMIN else ("operateurs",)
         accounts.create_user(login, role, PASSWORDS[login], created_by="test", groups_=groups)
-    app = create_app(journal, runtime, security=Security(accounts, audit))
+    app = create_app(journal, runtime, security=Security(accounts, audit), options=options)
     world = ApiWorld(TestClient(app), journal, accounts, audit)
     for login in ROLES:
         world.session_for(login)
@@ -86,7 +88,12 @@ def serve_auth(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     """Arguments and environment for ``veilleur serve`` with a first admin from a file."""
     secret = tmp_path / "admin-secret"
     secret.write_text(ADMIN_PASSWORD + "\n")
-    args = ["--accounts", str(tmp_path / "comptes.db"), "--audit", str(tmp_path / "audit.db")]
+    args = [
+        "--accounts", str(tmp_path / "comptes.db"), "--audit", str(tmp_path / "audit.db"),
+        "--log-file", str(tmp_path / "logs" / "veilleur.log"),
+        "--backup-dir", str(tmp_path / "sauvegardes"),
+        "--retention", str(tmp_path / "conservation.yaml"),
+    ]  # fmt: skip
     env = {**os.environ, "VEILLEUR_ADMIN_PASSWORD_FILE": str(secret)}
     return args, env
 

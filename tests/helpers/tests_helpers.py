@@ -40,3 +40,19 @@ def easy_clip(out_dir: Path, scenario: str, seed: int = 1) -> ClipRecord:
     """
     params = SynthParams.easy(seed)
     return generate_clip(params, 0, out_dir, scenario)  # type: ignore[arg-type]
+
+
+def write_clip(path: Path, seconds: float = 20.0, fps: int = 10) -> None:
+    """A small H.264 clip (160 × 120) of grey frames whose brightness changes every frame."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = np.full((120, 160, 3), (i * 3) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)

@@ -135,6 +135,25 @@ def serve_cmd(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
     ] = False,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Application log (JSON lines, rotated).")
+    ] = Path("var/logs/veilleur.log"),
+    backup_dir: Annotated[
+        Path | None, typer.Option(help="Folder of configuration backups.")
+    ] = Path("var/sauvegardes"),
+    backup_every_h: Annotated[
+        float, typer.Option(help="Hours between scheduled config backups (0: none).")
+    ] = 24.0,
+    backup_keep: Annotated[int, typer.Option(help="Scheduled backups kept.")] = 30,
+    retention: Annotated[
+        Path | None, typer.Option(help="Retention policy YAML (set from the API).")
+    ] = Path("var/conservation.yaml"),
+    snapshots: Annotated[
+        Path | None, typer.Option(help="Folder of alert snapshots (retention applies).")
+    ] = None,
+    licence_streams: Annotated[
+        int | None, typer.Option(help="Streams analysed at once that the licence allows.")
+    ] = None,
 ) -> None:
     """Start the runtime service: sources → detector → tracker → rules → journal, and the API.
 
@@ -147,12 +166,15 @@ def serve_cmd(
     import uvicorn
 
     from veilleur.runtime.api.app import create_app
+    from veilleur.runtime.api.options import ServiceOptions
     from veilleur.runtime.api.security import Security
     from veilleur.runtime.auth.audit import AuditLog
     from veilleur.runtime.auth.cli import bootstrap_admin
     from veilleur.runtime.auth.passwords import PasswordPolicyError
     from veilleur.runtime.auth.roles import Role
     from veilleur.runtime.auth.store import AccountStore, AuthError
+    from veilleur.runtime.ops.applog import setup_app_logging
+    from veilleur.runtime.ops.backup import BackupScheduler
     from veilleur.runtime.pipeline import LiveRuntime
 
     store = AccountStore(accounts)
@@ -192,7 +214,36 @@ def serve_cmd(
     engine = Engine(site, detector, detector.info.sha256, journal=jr)
     runtime = LiveRuntime(engine, config)
     security = Security(store, audit_log, secure_cookies=secure_cookies)
-    uvicorn.run(create_app(jr, runtime, security=security), host=host, port=port, log_level="info")
+    if log_file is not None:
+        setup_app_logging(log_file, "INFO")  # the root logger: uvicorn and ours
+    scheduler = None
+    if backup_dir is not None and backup_every_h > 0:
+        scheduler = BackupScheduler(
+            config, backup_dir, backup_every_h * 3600, backup_keep, note="sauvegarde planifiée"
+        )
+        scheduler.start()
+    journal_dir = Path(journal).parent if "://" not in journal else None
+    folders = [d for d in (journal_dir, snapshots, backup_dir) if d is not None]
+    options = ServiceOptions(
+        config_path=config,
+        backup_dir=backup_dir,
+        log_file=log_file,
+        retention_file=retention,
+        snapshot_dir=snapshots,
+        licence_streams=licence_streams,
+        data_dirs=tuple(dict.fromkeys(folders)),
+        watch_clock=True,
+    )
+    try:
+        uvicorn.run(
+            create_app(jr, runtime, security=security, options=options),
+            host=host,
+            port=port,
+            log_level="info",
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 @app.command("bench")

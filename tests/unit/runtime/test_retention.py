@@ -57,7 +57,14 @@ def test_purge_deletes_expired_prefix_and_journals_it(db: Path) -> None:
     kept = [add_alert(j, 10 - i, i) for i in range(3)]
     report = purge(j, POLICY, NOW, "admin")
 
-    assert report.counts == {"alert": 5, "review": 0, "control": 0, "purge": 0, "snapshot": 0}
+    assert report.counts == {
+        "alert": 5,
+        "review": 0,
+        "control": 0,
+        "audit": 0,
+        "purge": 0,
+        "snapshot": 0,
+    }
     assert report.deleted == 5
     e = report.entry
     assert e is not None and e["kind"] == "purge" and e["actor"] == "admin"
@@ -120,6 +127,7 @@ def test_a_kept_entry_stops_the_prefix(db: Path) -> None:
         "alert": 1,
         "review": 0,
         "control": 1,
+        "audit": 0,
         "purge": 0,
         "snapshot": 0,
     }
@@ -251,3 +259,18 @@ def test_reviews_outlive_their_purged_alert(db: Path) -> None:
     with pytest.raises(UnknownAlertError):  # no new review of an alert that is gone
         comment(j, gone["id"], "trop tard", "op")
     assert j.verify().ok
+
+
+@pytest.mark.req("EX-043", "EX-044")
+def test_audit_log_has_its_own_retention(tmp_path: Path):
+    from veilleur.runtime.auth.audit import AuditLog
+
+    log = AuditLog(tmp_path / "audit.db")
+    for _ in range(3):
+        log.record("login", actor="agent", ip="10.0.0.1")
+    later = datetime.now(UTC) + timedelta(days=400)
+    report = purge(log.journal, RetentionPolicy(audit=365), later, "admin")
+    assert report.counts["audit"] == 3 and log.count() == 0
+    assert log.journal.verify().ok  # the purge entry anchors the chain
+    again = purge(log.journal, RetentionPolicy(audit=365, alert=1), later, "admin")
+    assert again.deleted == 0

@@ -15,12 +15,23 @@ from fastapi import FastAPI
 
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.api.limits import DEFAULT_MAX_BODY, BodySizeLimit
-from veilleur.runtime.api.routers import admin, alerts, audit, auth, control, journal, system
+from veilleur.runtime.api.options import ServiceOptions
+from veilleur.runtime.api.routers import (
+    admin,
+    alerts,
+    audit,
+    auth,
+    control,
+    journal,
+    ops,
+    site,
+    system,
+)
 from veilleur.runtime.api.security import Security, audit_middleware
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
 
-ROUTERS = (system, auth, alerts, journal, control, audit, admin)
+ROUTERS = (system, auth, alerts, journal, control, site, ops, audit, admin)
 
 
 def create_app(
@@ -28,6 +39,7 @@ def create_app(
     runtime: LiveRuntime | None = None,
     *,
     security: Security,
+    options: ServiceOptions | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """Build the service. ``runtime`` is started with the app and stopped with it."""
@@ -55,6 +67,7 @@ def create_app(
     app.state.journal = journal
     app.state.runtime = runtime
     app.state.security = security
+    app.state.options = options or ServiceOptions()
     app.state.started = time.monotonic()
     for module in ROUTERS:
         app.include_router(module.router)

@@ -29,7 +29,7 @@ from sqlalchemy import and_, false, func, or_, select
 from veilleur.runtime.config import ConfigError, _format_errors, read_yaml
 from veilleur.runtime.journal.repository import Journal, entries
 
-ENTRY_KINDS = ("alert", "review", "control")
+ENTRY_KINDS = ("alert", "review", "control", "audit")
 """Journal entry kinds a policy may expire (``purge`` entries are handled by the purge)."""
 
 MAX_DAYS = 36_500
@@ -47,6 +47,12 @@ class RetentionPolicy(BaseModel):
     control: int | None = Field(
         default=None, ge=1, le=MAX_DAYS, description="Control (stop, switch, config) entries."
     )
+    audit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DAYS,
+        description="Connection and usage logs (the audit log, its own journal).",
+    )
     snapshot: int | None = Field(
         default=None,
         ge=1,
@@ -56,7 +62,7 @@ class RetentionPolicy(BaseModel):
 
     def days(self) -> dict[str, int | None]:
         return {"alert": self.alert, "review": self.review, "control": self.control,
-                "snapshot": self.snapshot}  # fmt: skip
+                "audit": self.audit, "snapshot": self.snapshot}  # fmt: skip
 
 
 def load_policy(path: Path | str) -> RetentionPolicy:

@@ -10,14 +10,16 @@ from pydantic import BaseModel
 
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.api.deps import JournalDep, RuntimeDep
+from veilleur.runtime.api.options import ServiceOptions
 from veilleur.runtime.api.security import guard, public
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.journal.repository import Journal
+from veilleur.runtime.ops import Level
+from veilleur.runtime.ops.clock import ClockStatus, clock_status
+from veilleur.runtime.ops.disk import disk_status
 from veilleur.runtime.pipeline import LiveRuntime
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
-
-Level = Literal["vert", "jaune", "rouge"]
 
 
 class ComponentHealth(BaseModel):
@@ -39,7 +41,24 @@ class Health(BaseModel):
 _ORDER: dict[Level, int] = {"vert": 0, "jaune": 1, "rouge": 2}
 
 
-def component_health(journal: Journal, runtime: LiveRuntime | None, started: float) -> Health:
+_CLOCK_TTL_S = 30.0
+_clock_cache: list[tuple[float, ClockStatus]] = []
+
+
+def _clock() -> ClockStatus:
+    """The clock state, read at most every 30 s (``timedatectl`` may take a moment)."""
+    now = time.monotonic()
+    if not _clock_cache or now - _clock_cache[0][0] > _CLOCK_TTL_S:
+        _clock_cache[:] = [(now, clock_status())]
+    return _clock_cache[0][1]
+
+
+def component_health(
+    journal: Journal,
+    runtime: LiveRuntime | None,
+    started: float,
+    options: ServiceOptions | None = None,
+) -> Health:
     comps: list[ComponentHealth] = []
     try:
         journal.count()
@@ -89,6 +108,15 @@ def component_health(journal: Journal, runtime: LiveRuntime | None, started: flo
                 comps.append(
                     ComponentHealth(name=f"regle:{cid}:{rule_id}", level="jaune", reason=why)
                 )
+    if options is not None:
+        if options.watch_clock:
+            clock = _clock()
+            comps.append(ComponentHealth(name="horloge", level=clock.level, reason=clock.reason))
+        for folder in options.data_dirs:
+            disk = disk_status(folder)
+            comps.append(
+                ComponentHealth(name=f"disque:{folder}", level=disk.level, reason=disk.reason)
+            )
     worst: Level = max((c.level for c in comps), key=_ORDER.__getitem__, default="vert")
     engine = runtime.engine if runtime is not None else None
     return Health(
@@ -119,4 +147,4 @@ def health(
     runtime: RuntimeDep,
 ) -> Health:
     """État de chaque composant (vert / jaune / rouge) avec sa raison, EX-025."""
-    return component_health(journal, runtime, request.app.state.started)
+    return component_health(journal, runtime, request.app.state.started, request.app.state.options)
