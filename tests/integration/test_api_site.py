@@ -132,6 +132,16 @@ def test_cameras_are_added_and_removed_by_the_administrator(site_world):
     )
     licences = world.get("/api/v1/licences", "standard").json()
     assert licences == {"max_streams": 4, "active_streams": 0, "cameras_enabled": 2}
+    for cid in ("cam-d", "cam-e"):
+        assert world.post("/api/v1/cameras", "admin", json=camera(cid)).status_code == 201
+    over = world.post("/api/v1/cameras", "admin", json=camera("cam-f"))
+    assert over.status_code == 409 and "licence" in over.json()["detail"]
+    off = world.post("/api/v1/cameras", "admin", json={**camera("cam-f"), "enabled": False})
+    assert off.status_code == 201  # a disabled camera takes no licence
+    on = world.client.put(
+        "/api/v1/control/cameras/cam-f", json={"enabled": True}, headers=world.headers("admin")
+    )
+    assert on.status_code == 409
 
 
 @pytest.mark.req("EX-037")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from veilleur.runtime.api.deps import LiveRuntimeDep, RuntimeDep
+from veilleur.runtime.api.routers.site import check_licence
 from veilleur.runtime.api.security import (
     PrincipalDep,
     guard,
@@ -94,6 +95,9 @@ def switch_camera(
     require_camera(principal, camera_id)
     request.state.audit_camera = camera_id
     set_audit_details(request, control="camera", enabled=body.enabled)
+    if body.enabled:
+        enabled = {k for k, c in runtime.engine.state()["cameras"].items() if c["enabled"]}
+        check_licence(request, len(enabled | {camera_id}))
     try:
         runtime.engine.set_camera_enabled(camera_id, body.enabled, principal.login)
     except KeyError:

@@ -148,12 +148,24 @@ def _write_and_apply(
     )
 
 
+def check_licence(request: Request, enabled: int) -> None:
+    """409 when more cameras would be analysed at once than the licence allows (EX-034)."""
+    limit = options_of(request).licence_streams
+    if limit is not None and enabled > limit:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"licence : {enabled} caméras actives demandées pour {limit} flux permis ; "
+            "désactivez une caméra d'abord",
+        )
+
+
 def _change(
     request: Request, runtime: LiveRuntime | None, principal: Principal, new: SiteConfig
 ) -> ConfigChangeOut:
     with _write_lock:
         old = _current(request, runtime)
         diff = _authorise(principal, old, new)
+        check_licence(request, sum(c.enabled for c in new.cameras))
         set_audit_details(request, previous_config_version=old.digest(), **diff)
         out = _write_and_apply(request, runtime, new, principal.login)
         set_audit_details(request, new_config_version=out.config_version)
