@@ -531,6 +531,13 @@ def export_bundle(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Site configuration to include.")
     ] = None,
+    audit: Annotated[str | None, typer.Option(help="Audit log path or URL to include.")] = None,
+    logs: Annotated[
+        Path | None, typer.Option(help="Application log file to include (with its rotations).")
+    ] = None,
+    snapshots: Annotated[
+        Path | None, typer.Option(help="Folder of alert snapshots to include.")
+    ] = None,
     passphrase_file: Annotated[
         Path | None,
         typer.Option(help="File whose first line is the passphrase (12 characters at least)."),
@@ -556,7 +563,15 @@ def export_bundle(
             raise _fail(str(exc), EXIT_CONFIG) from None
     try:
         r = build_bundle(
-            _existing_journal(journal), to, phrase, config=config, tz=tz, work_dir=work_dir
+            _existing_journal(journal),
+            to,
+            phrase,
+            config=config,
+            audit=_existing_journal(audit) if audit else None,
+            app_logs=logs,
+            snapshots=snapshots,
+            tz=tz,
+            work_dir=work_dir,
         )
     except (BundleError, OSError) as exc:
         raise _fail(str(exc), EXIT_CONFIG) from None

@@ -246,13 +246,25 @@ def test_cli_export_bundle_verify_decrypt(journal: Journal, tmp_path: Path, site
             str(tmp_path / "usb"),
             "--config",
             str(site_yaml),
+            "--audit",
+            str(tmp_path / "audit.db"),
             "--passphrase-file",
             str(pf),
         ],
     )
+    assert r.exit_code == 2 and "audit.db: journal introuvable" in r.output
+    from veilleur.runtime.auth.audit import AuditLog
+
+    AuditLog(tmp_path / "audit.db").record("login", actor="agent")
+    r = runner.invoke(
+        app,
+        ["export-bundle", "--journal", db, "--to", str(tmp_path / "usb"), "--config",
+         str(site_yaml), "--audit", str(tmp_path / "audit.db"), "--passphrase-file", str(pf)],
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["entries"] == {"alert": 300, "control": 1, "review": 40}
+    assert out["files"] == 1 + 3 * 3 + 3 + 1  # manifest, journal, audit, config
     bundle = out["bundle"]
     r = runner.invoke(app, ["export-bundle", "verify", bundle, "--passphrase-file", str(pf)])
     assert r.exit_code == 0, r.output
@@ -376,3 +388,33 @@ def test_verify_streams_a_large_bundle_in_bounded_memory(tmp_path: Path, repo_ro
     # far below the 128 MiB a non-streamed decryption would hold.
     print(m)
     assert m["growth"] < 32 << 20, m
+
+
+@pytest.mark.req("EX-016", "EX-122", "EX-024")
+def test_bundle_carries_the_audit_log_application_logs_and_snapshots(
+    journal: Journal, tmp_path: Path, site_yaml: Path
+):
+    from veilleur.runtime.auth.audit import AuditLog
+
+    audit = AuditLog(tmp_path / "audit.db")
+    for who in ("agent", "chef"):
+        audit.record("login", actor=who, ip="10.0.0.2")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "veilleur.log").write_text('{"level": "ERROR", "message": "flux perdu"}\n')
+    (logs / "veilleur.log.1").write_text('{"level": "WARNING", "message": "ancien"}\n')
+    snaps = tmp_path / "snapshots" / "2026-11-28"
+    snaps.mkdir(parents=True)
+    (snaps / "a.jpg").write_bytes(b"\xff\xd8jpeg")
+    r = build_bundle(
+        journal, tmp_path / "usb", PHRASE, config=site_yaml, audit=audit.journal,
+        app_logs=logs / "veilleur.log", snapshots=tmp_path / "snapshots", scrypt_n=FAST_N,
+    )  # fmt: skip
+    out = tmp_path / "clear"
+    assert decrypt_bundle(r.path, out, PHRASE).ok
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["audit_chain"]["ok"] is True and manifest["audit_chain"]["entries"] == 2
+    lines = (out / "audit/audit.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["event"] for x in lines] == ["login", "login"]
+    assert (out / "logs/veilleur.log.1").read_text().endswith('"ancien"}\n')
+    assert (out / "snapshots/2026-11-28/a.jpg").read_bytes() == b"\xff\xd8jpeg"

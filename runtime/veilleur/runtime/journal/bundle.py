@@ -282,6 +282,9 @@ def build_bundle(
     passphrase: str,
     *,
     config: Path | None = None,
+    audit: Journal | str | Path | None = None,
+    app_logs: Path | None = None,
+    snapshots: Path | None = None,
     tz: str = "Europe/Paris",
     work_dir: Path | None = None,
     scrypt_n: int = SCRYPT_N,
@@ -289,6 +292,11 @@ def build_bundle(
     name: str | None = None,
 ) -> BundleResult:
     """Export every journal kind, the site config and a manifest; write one encrypted file.
+
+    With ``audit`` (the audit log, its own journal), its entries go to ``audit/`` in the same
+    formats and its chain is checked too; ``app_logs`` (the application log file) adds it and
+    its rotated copies under ``logs/``; ``snapshots`` adds the alert snapshots under
+    ``snapshots/`` (they follow the video-protection retention: only what is still kept).
 
     The clear files are staged in ``work_dir`` (default: the system's temporary directory, not
     the removable drive) and removed afterwards; only the encrypted bundle reaches ``to``.
@@ -323,6 +331,33 @@ def build_bundle(
                 rel = f"journal/{kind}.{fmt}"
                 export(j, stage / rel, ExportFilter(kinds=(kind,)), fmt=fmt, tz=tz)
                 members.append((rel, stage / rel))
+        audit_chain: dict[str, Any] | None = None
+        if audit is not None:
+            aj = audit if isinstance(audit, Journal) else Journal(audit)
+            for fmt in BUNDLE_FORMATS:
+                rel = f"audit/audit.{fmt}"
+                export(aj, stage / rel, ExportFilter(kinds=("audit", "purge")), fmt=fmt, tz=tz)
+                members.append((rel, stage / rel))
+            ac = aj.verify()
+            audit_chain = {
+                "ok": ac.ok,
+                "entries": ac.entries,
+                "first_broken_seq": ac.first_broken_seq,
+                "reason": ac.reason,
+            }
+        if app_logs is not None:
+            logs = (
+                sorted(app_logs.parent.glob(app_logs.name + "*"))
+                if app_logs.parent.is_dir()
+                else []
+            )
+            for f in logs:
+                if f.is_file() and not f.is_symlink():
+                    members.append((f"logs/{f.name}", f))
+        if snapshots is not None and snapshots.is_dir():
+            for f in sorted(snapshots.rglob("*.jpg")):
+                if f.is_file() and not f.is_symlink():
+                    members.append((f"snapshots/{f.relative_to(snapshots).as_posix()}", f))
         if config is not None:
             rel = f"config/{config.name}"
             (stage / "config").mkdir(exist_ok=True)
@@ -340,6 +375,7 @@ def build_bundle(
                 "reason": chain.reason,
                 "last_hash": _last_hash(j),
             },
+            "audit_chain": audit_chain,
             "files": [
                 {"path": rel, "bytes": p.stat().st_size, "sha256": _sha256_file(p)}
                 for rel, p in members
