@@ -27,7 +27,13 @@ have_postgres() {
         compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && id postgres >/dev/null 2>&1
 }
 
-if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1 && have_postgres; then
+# OpenLDAP's server, for the directory-login tests (a throwaway slapd: tests/helpers/ldap_fixture.py)
+have_slapd() {
+    [ -x /usr/sbin/slapd ] && command -v slapadd >/dev/null 2>&1
+}
+
+if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1 && have_postgres &&
+    have_slapd; then
     exit 0
 fi
 
@@ -40,7 +46,7 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql slapd ldap-utils
 
 if ! check; then
     echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
@@ -48,6 +54,10 @@ if ! check; then
 fi
 if ! command -v ip >/dev/null 2>&1; then
     echo "install-debian-deps: iproute2's ip still not found" >&2
+    exit 1
+fi
+if ! have_slapd; then
+    echo "install-debian-deps: slapd (OpenLDAP server) still missing" >&2
     exit 1
 fi
 if ! have_postgres; then

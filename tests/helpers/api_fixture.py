@@ -17,6 +17,7 @@ from veilleur.runtime.api.app import create_app
 from veilleur.runtime.api.options import ServiceOptions
 from veilleur.runtime.api.security import Security
 from veilleur.runtime.auth.audit import AuditLog
+from veilleur.runtime.auth.directory import LdapDirectory
 from veilleur.runtime.auth.roles import Permission, Role
 from veilleur.runtime.auth.store import AccountStore
 from veilleur.runtime.journal.repository import Journal
@@ -61,6 +62,7 @@ def build_world(
     *,
     cameras: tuple[str, ...] = ("*",),
     options: ServiceOptions | None = None,
+    directory: LdapDirectory | None = None,
 ) -> ApiWorld:
     """Admin, advanced and standard accounts; the two last in group ``operateurs`` whose
     profile ``exploitation`` covers ``cameras`` with every permission their roles allow."""
@@ -74,7 +76,9 @@ def build_world(
     for login, role in ROLES.items():
         groups = () if role == Role.ADMIN else ("operateurs",)
         accounts.create_user(login, role, PASSWORDS[login], created_by="test", groups_=groups)
-    app = create_app(journal, runtime, security=Security(accounts, audit), options=options)
+    app = create_app(
+        journal, runtime, security=Security(accounts, audit, directory=directory), options=options
+    )
     world = ApiWorld(TestClient(app), journal, accounts, audit)
     for login in ROLES:
         world.session_for(login)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ldap_fixture import ldap_server  # noqa: F401  (fixture)
 from postgres_fixture import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 BACKENDS = ("sqlite", "postgresql")

@@ -154,6 +154,9 @@ def serve_cmd(
     licence_streams: Annotated[
         int | None, typer.Option(help="Streams analysed at once that the licence allows.")
     ] = None,
+    directory: Annotated[
+        Path | None, typer.Option(help="LDAP directory configuration YAML (optional login).")
+    ] = None,
 ) -> None:
     """Start the runtime service: sources → detector → tracker → rules → journal, and the API.
 
@@ -213,7 +216,15 @@ def serve_cmd(
     jr = Journal(journal)
     engine = Engine(site, detector, detector.info.sha256, journal=jr)
     runtime = LiveRuntime(engine, config)
-    security = Security(store, audit_log, secure_cookies=secure_cookies)
+    ldap = None
+    if directory is not None:
+        from veilleur.runtime.auth.directory import LdapDirectory, load_directory_config
+
+        try:
+            ldap = LdapDirectory(load_directory_config(directory))
+        except ConfigError as exc:
+            raise _fail(str(exc), EXIT_CONFIG) from None
+    security = Security(store, audit_log, secure_cookies=secure_cookies, directory=ldap)
     if log_file is not None:
         setup_app_logging(log_file, "INFO")  # the root logger: uvicorn and ours
     scheduler = None

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel
 
 from veilleur.runtime.auth.audit import AuditLog
+from veilleur.runtime.auth.directory import LdapDirectory
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.auth.store import AccountStore, Principal
 
@@ -35,6 +37,8 @@ class Security:
     accounts: AccountStore
     audit: AuditLog
     secure_cookies: bool = False
+    directory: LdapDirectory | None = None
+    """Optional central directory for logins (EX-117)."""
 
 
 def client_ip(request: Request) -> str:
@@ -103,9 +107,24 @@ class _Guard:
         return principal
 
 
+class ErrorOut(BaseModel):
+    """Every refusal of the API: a reason in French, or (a request that does not match its
+    schema) the list of the fields refused."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# 422 replaces FastAPI's own (whose ``detail`` is only a list): routes also refuse with a reason
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Requête invalide (motif ou champs refusés)", "model": ErrorOut},
+}
 _DENIALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Non authentifié (session absente, expirée ou invalide)"},
-    403: {"description": "Droit insuffisant pour ce rôle ou ce profil"},
+    401: {
+        "description": "Non authentifié (session absente, expirée ou invalide)",
+        "model": ErrorOut,
+    },
+    403: {"description": "Droit insuffisant pour ce rôle ou ce profil", "model": ErrorOut},
+    **_INVALID,
 }
 
 
@@ -121,7 +140,7 @@ def guard(permission: Permission, *, audit: str | None = None) -> dict[str, Any]
 
 def public() -> dict[str, Any]:
     """Route decorator arguments of a route anyone may call (login, liveness)."""
-    return {"openapi_extra": {"x-permission": PUBLIC}}
+    return {"openapi_extra": {"x-permission": PUBLIC}, "responses": dict(_INVALID)}
 
 
 def current(request: Request) -> Principal:

@@ -462,16 +462,38 @@ class AccountStore:
     def check_credentials(self, login: str, password: str) -> int:
         """The account id when ``password`` is right; counts failures and locks the account
         after :attr:`max_failures` in a row. Raises as :meth:`authenticate`."""
-        now = _now()
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.login == login)).first()
         ok = verify_password(row.password_hash if row is not None else None, password)
         if row is None:
             raise LoginFailed("identifiant ou mot de passe incorrect")
+        rehash = ok and row.password_hash is not None and needs_rehash(row.password_hash)
+        return self.register_attempt(
+            int(row.id), ok, new_hash=hash_password(password) if rehash else None
+        )
+
+    def ensure_unlocked(self, login: str) -> None:
+        """:class:`AccountLocked` when ``login`` exists and is locked (before asking a
+        directory, so a locked account costs the directory nothing)."""
+        with self.engine.connect() as conn:
+            until = conn.execute(
+                select(users.c.locked_until_utc).where(users.c.login == login)
+            ).scalar()
+        if until and until > _iso(_now()):
+            raise AccountLocked(
+                f"compte verrouillé après {self.max_failures} échecs, jusqu'à {until} (UTC) ; "
+                "un administrateur peut le déverrouiller"
+            )
+
+    def register_attempt(self, user_id: int, ok: bool, new_hash: str | None = None) -> int:
+        """Record one login attempt of an account, checked here or by a directory: a failure
+        counts towards the lock; a success resets the count. Returns the id, or raises."""
+        now = _now()
         refusal: LoginFailed | None = None
         with self._lock, self.engine.begin() as conn:  # commits the count even on a refusal
-            row = conn.execute(select(users).where(users.c.id == row.id)).first()
-            assert row is not None
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+            if row is None:
+                raise LoginFailed("identifiant ou mot de passe incorrect")
             if row.locked_until_utc and row.locked_until_utc > _iso(now):
                 refusal = AccountLocked(
                     f"compte verrouillé après {self.max_failures} échecs, jusqu'à "
@@ -495,12 +517,40 @@ class AccountStore:
                 conn.execute(update(users).where(users.c.id == row.id).values(**values))
             else:
                 values = {"failed_count": 0, "locked_until_utc": None, "last_login_utc": _iso(now)}
-                if row.password_hash and needs_rehash(row.password_hash):
-                    values["password_hash"] = hash_password(password)
+                if new_hash is not None:
+                    values["password_hash"] = new_hash
                 conn.execute(update(users).where(users.c.id == row.id).values(**values))
         if refusal is not None:
             raise refusal
         return int(row.id)
+
+    def sync_directory_user(
+        self, login: str, role: Role, display_name: str, groups_: Iterable[str]
+    ) -> User:
+        """Create or update the local shadow of a directory account (no local password): its
+        role and groups follow the directory at each login; its sessions, lock and audit are
+        local like any account's."""
+        known = {g["name"] for g in self.list_groups()}
+        wanted = sorted(set(groups_) & known)
+        try:
+            user = self.get_user(login)
+        except NotFound:
+            return self.create_user(
+                login, role, None, created_by="annuaire", display_name=display_name,
+                groups_=wanted,
+            )  # fmt: skip
+        if user.has_password:
+            raise Conflict(f"le compte local {login!r} a son propre mot de passe")
+        if user.role == role and set(user.groups) == set(wanted):
+            return user
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == user.id)
+                .values(role=role.value, display_name=display_name)
+            )
+            self._set_groups(conn, user.id, wanted)
+        return self.get_user(login)
 
     def open_session(self, user_id: int, ip: str = "") -> IssuedSession:
         """A new session for an authenticated user (password checked here, or by a directory)."""

@@ -13,6 +13,8 @@ from veilleur.runtime.api.security import (
     public,
     security_of,
 )
+from veilleur.runtime.auth.directory import DirectoryUnavailable
+from veilleur.runtime.auth.login import log_in
 from veilleur.runtime.auth.passwords import PasswordPolicyError
 from veilleur.runtime.auth.roles import PERMISSION_LABELS_FR, ROLE_LABELS_FR, Permission
 from veilleur.runtime.auth.store import AccountLocked, LoginFailed, Principal
@@ -70,7 +72,13 @@ def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     sec = security_of(request)
     ip = client_ip(request)
     try:
-        issued = sec.accounts.authenticate(body.login, body.password, ip)
+        issued = log_in(sec.accounts, sec.directory, body.login, body.password, ip)
+    except DirectoryUnavailable as exc:
+        sec.audit.record(
+            "login_failed", actor=body.login, outcome="echec", ip=ip, path=request.url.path,
+            details={"motif": str(exc)},
+        )  # fmt: skip
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     except AccountLocked as exc:
         sec.audit.record(
             "login_locked", actor=body.login, outcome="refus", ip=ip, path=request.url.path
