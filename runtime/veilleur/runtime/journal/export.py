@@ -12,13 +12,14 @@ Alerts are exported with the qualification of their latest review (a journal ent
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import JSON, ColumnElement, and_, cast, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Engine
@@ -151,7 +152,26 @@ def utc_bound(value: str | datetime | None) -> str | None:
             raise ExportError(f"date invalide (ISO 8601 attendu) : {value!r}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    try:
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00+14:00 falls before year 1 UTC
+        raise ExportError(f"date hors des limites représentables : {value.isoformat()!r}") from None
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_of(tz: str) -> ZoneInfo:
+    """The IANA time zone ``tz``; only names of the time zone database are looked up, so no
+    other file is ever opened (``../../etc/passwd``, ``zone.tab``…)."""
+    if tz not in _known_zones():
+        raise ExportError(f"fuseau horaire inconnu : {tz!r} (nom IANA attendu, ex. Europe/Paris)")
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError, OSError):
+        raise ExportError(f"fuseau horaire illisible : {tz!r}") from None
 
 
 def normalise_qualification(value: str | None) -> str | None:
@@ -537,7 +557,7 @@ def iter_records(
 ) -> RecordPages:
     """Flat records of the matching entries, a page at a time."""
     engine = engine_of(journal)
-    zone = ZoneInfo(tz)
+    zone = zone_of(tz)
     alert_schema = columns_for(flt) is ALERT_COLUMNS
     for rows in iter_pages(engine, flt, page_size):
         yield [row_to_record(r, zone, alert_schema) for r in rows]
@@ -556,10 +576,7 @@ def export(
     """Write the entries that ``flt`` selects to ``out`` in the given (or suffix's) format."""
     flt = flt or ExportFilter()
     f = format_for(out, fmt)
-    try:
-        ZoneInfo(tz)
-    except (KeyError, ValueError):
-        raise ExportError(f"fuseau horaire inconnu : {tz!r}") from None
+    zone_of(tz)
     cols = columns_for(flt)
     names = [c for c, _ in cols]
     types = [t for _, t in cols]

@@ -62,6 +62,19 @@ def _utc(t: datetime | str | None) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def _period_bound(t: datetime | str) -> str:
+    """A period bound of a listing, as the journal stores times; naive times are UTC (as in
+    exports)."""
+    if isinstance(t, str):
+        return t
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    try:
+        return t.astimezone(UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00+14:00: before year 1 UTC
+        raise ReviewError(f"date hors des limites représentables : {t.isoformat()!r}") from None
+
+
 def json_text(journal: Journal, column: Any, key: str) -> ColumnElement[Any]:
     """SQL expression: the text value of top-level ``key`` of a JSON text column."""
     if journal.engine.dialect.name == "postgresql":
@@ -323,9 +336,9 @@ def list_reviewed_alerts(
     a = entries
     conds: list[ColumnElement[bool]] = [a.c.kind == "alert"]
     if since is not None:
-        conds.append(a.c.utc >= _utc(since))
+        conds.append(a.c.utc >= _period_bound(since))
     if until is not None:
-        conds.append(a.c.utc < _utc(until))
+        conds.append(a.c.utc < _period_bound(until))
     if camera_id:
         conds.append(a.c.camera_id == camera_id)
     if cameras is not None:

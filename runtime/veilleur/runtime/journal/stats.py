@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -26,6 +25,7 @@ from veilleur.runtime.journal.export import (
     filter_conditions,
     latest_reviews,
     normalise_qualification,
+    zone_of,
 )
 from veilleur.runtime.journal.repository import Journal, entries
 
@@ -61,6 +61,16 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 6) if b else None
 
 
+def _as_utc(value: str | datetime | None) -> str | None:
+    """A period bound as given back: naive times are UTC, as in the filter (already checked
+    by :class:`ExportFilter`, so always representable)."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
 def alert_stats(
     journal: Journal | Engine | str | Path,
     *,
@@ -75,7 +85,7 @@ def alert_stats(
     profile, only ``cameras``)."""
     engine = engine_of(journal)
     flt = ExportFilter(since=since, until=until, camera_id=camera_id, event=event, cameras=cameras)
-    zone = ZoneInfo(tz)
+    zone = zone_of(tz)
     conds = filter_conditions(flt)
     n = func.count().label("n")
     with engine.connect() as conn:
@@ -127,11 +137,9 @@ def alert_stats(
         bucket[nq] += count
     total = sum(by_event.values())
     reviewed = tp + fp
-    s = flt.since
-    u = flt.until
     return AlertStats(
-        since=s.astimezone(UTC).isoformat() if isinstance(s, datetime) else s,
-        until=u.astimezone(UTC).isoformat() if isinstance(u, datetime) else u,
+        since=_as_utc(flt.since),
+        until=_as_utc(flt.until),
         timezone=tz,
         total=total,
         by_event=dict(sorted(by_event.items())),
