@@ -267,3 +267,23 @@ def test_oversized_bodies_are_refused_before_being_read(world: ApiWorld):
     r = world.post(f"/api/v1/alerts/{aid}/reviews", "standard", json=big)
     assert r.status_code == 413 and "trop volumineux" in r.json()["detail"]
     assert world.journal.count("review") == 0
+
+
+@pytest.mark.req("EX-045")
+def test_validation_errors_are_in_french_and_name_the_field(world: ApiWorld):
+    aid = alert_ids(world.journal)[0]
+    r = world.post(f"/api/v1/alerts/{aid}/reviews", "standard", json={"comment": "x" * 2001})
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"]
+        == "requête invalide : body.comment : texte trop long (2000 caractères au plus)"
+    )
+    r = world.post(f"/api/v1/alerts/{aid}/reviews", "standard", json={"acquitter": True})
+    assert "body.acquitter : champ inconnu" in r.json()["detail"]
+    r = world.get("/api/v1/alerts", "standard", params={"limit": "beaucoup"})
+    assert r.json()["detail"] == "requête invalide : query.limit : nombre entier attendu"
+    r = world.client.post(
+        "/api/v1/auth/login", content=b'{"login": ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and "JSON illisible" in r.json()["detail"]
+    assert world.get("/api/v1/nulle-part", "standard").json()["detail"] == "ressource introuvable"

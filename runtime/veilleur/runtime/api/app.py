@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from veilleur.runtime import ENGINE_VERSION
+from veilleur.runtime.api import errors
 from veilleur.runtime.api.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from veilleur.runtime.api.options import ServiceOptions
 from veilleur.runtime.api.routers import (
@@ -71,6 +72,7 @@ def create_app(
     app.state.started = time.monotonic()
     for module in ROUTERS:
         app.include_router(module.router)
+    errors.install(app)
     app.middleware("http")(audit_middleware)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
