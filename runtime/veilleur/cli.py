@@ -25,6 +25,10 @@ TRAIN_STACK = frozenset(
 STAGES = {
     "synth": ("veilleur.data.stages.synth", "Generate the synthetic demo clips and ground truth."),
     "prepare": ("veilleur.data.stages.prepare", "Extract frames, split by clip, validate (GX)."),
+    "data": (
+        "veilleur.data.stages.data",
+        "Data commands on real datasets: `data ingest` (COCO, YOLO, CVAT, VOC, FiftyOne).",
+    ),
     "train": ("veilleur.training.stages.train", "Train the detector (Lightning, MLflow)."),
     "export": ("veilleur.training.stages.export", "Export ONNX with metadata; check parity."),
     "evaluate": ("veilleur.evaluation.stages.evaluate", "COCO mAP and per-event metrics."),
