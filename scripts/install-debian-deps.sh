@@ -4,6 +4,9 @@
 # iproute2 (`ip netns`: the UDP multicast tests run server and client in a network namespace),
 # and PostgreSQL's server binaries (the journal's tests start a throwaway cluster of their own
 # with them: tests/helpers/postgres_fixture.py; the package's default cluster is not used).
+# Chromium: the operator interface's browser tests (tests/ui/) drive Debian's Chromium with
+# Playwright (never a browser downloaded by Playwright); present when
+# /usr/lib/chromium/chromium exists.
 # Idempotent: exits at once when the server's bindings already import, `ip` is there and
 # PostgreSQL's initdb and pg_ctl are installed.
 set -euo pipefail
@@ -32,8 +35,12 @@ have_slapd() {
     [ -x /usr/sbin/slapd ] && command -v slapadd >/dev/null 2>&1
 }
 
+have_chromium() {
+    [ -x /usr/lib/chromium/chromium ]
+}
+
 if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1 && have_postgres &&
-    have_slapd; then
+    have_slapd && have_chromium; then
     exit 0
 fi
 
@@ -46,7 +53,8 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql slapd ldap-utils
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql slapd ldap-utils \
+    chromium
 
 if ! check; then
     echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
@@ -62,5 +70,9 @@ if ! have_slapd; then
 fi
 if ! have_postgres; then
     echo "install-debian-deps: PostgreSQL's initdb/pg_ctl (or the postgres user) still missing" >&2
+    exit 1
+fi
+if ! have_chromium; then
+    echo "install-debian-deps: /usr/lib/chromium/chromium still missing" >&2
     exit 1
 fi

@@ -177,6 +177,7 @@ def test_a_configuration_is_tried_on_a_recorded_clip_without_trace(site_world):
 @pytest.mark.req("EX-030", "EX-031", "EX-043", "EX-044")
 def test_backups_and_retention_through_the_api(site_world):
     world, runtime, _ = site_world
+    assert world.get("/api/v1/config/backups", "admin").json() == []  # no folder yet
     made = world.post("/api/v1/config/backups", "admin", json={"note": "avant la finale"})
     assert made.status_code == 201
     name = made.json()["name"]

@@ -31,6 +31,7 @@ from veilleur.runtime.api.routers import (
 from veilleur.runtime.api.security import Security, audit_middleware
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
+from veilleur.runtime.ui.routes import router as ui_router
 
 ROUTERS = (system, auth, alerts, journal, control, site, ops, audit, admin)
 
@@ -72,6 +73,7 @@ def create_app(
     app.state.started = time.monotonic()
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(ui_router)  # the operator interface, /ui/ (outside the OpenAPI)
     errors.install(app)
     app.middleware("http")(audit_middleware)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

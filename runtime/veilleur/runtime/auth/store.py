@@ -14,7 +14,8 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -270,7 +271,7 @@ class AccountStore:
         self.session_max_s = session_max_s
         self._lock = threading.Lock()
         metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             v = conn.execute(select(meta.c.value).where(meta.c.key == "schema")).scalar()
             if v is None:
                 conn.execute(insert(meta).values(key="schema", value=str(SCHEMA_VERSION)))
@@ -279,6 +280,17 @@ class AccountStore:
                     f"base des comptes en version {v}, plus récente que ce logiciel "
                     f"({SCHEMA_VERSION}) : mettez Veilleur à jour"
                 )
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite it takes the write lock at once (``BEGIN
+        IMMEDIATE``): a read upgraded to a write mid-transaction fails at once in WAL mode
+        when another connection writes, instead of waiting its turn."""
+        with (
+            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+            conn.begin(),
+        ):
+            yield conn
 
     # --- users -------------------------------------------------------------------------
 
@@ -353,7 +365,7 @@ class AccountStore:
         if password is not None:
             self.check_password(password, login)
         now = _iso(_now())
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             if conn.execute(select(users.c.id).where(users.c.login == login)).first():
                 raise Conflict(f"le compte {login!r} existe déjà")
             uid = conn.execute(
@@ -400,7 +412,7 @@ class AccountStore:
             values["display_name"] = display_name
         if unlock:
             values.update(failed_count=0, locked_until_utc=None)
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             row = conn.execute(select(users).where(users.c.login == login)).first()
             if row is None:
                 raise NotFound(f"compte inconnu : {login!r}")
@@ -424,7 +436,7 @@ class AccountStore:
         return int(conn.execute(q).scalar_one())
 
     def delete_user(self, login: str) -> None:
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             row = conn.execute(select(users).where(users.c.login == login)).first()
             if row is None:
                 raise NotFound(f"compte inconnu : {login!r}")
@@ -436,7 +448,7 @@ class AccountStore:
 
     def set_password(self, login: str, new_password: str) -> None:
         self.check_password(new_password, login)
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             r = conn.execute(
                 update(users)
                 .where(users.c.login == login)
@@ -490,7 +502,7 @@ class AccountStore:
         counts towards the lock; a success resets the count. Returns the id, or raises."""
         now = _now()
         refusal: LoginFailed | None = None
-        with self._lock, self.engine.begin() as conn:  # commits the count even on a refusal
+        with self._lock, self._tx() as conn:  # commits the count even on a refusal
             row = conn.execute(select(users).where(users.c.id == user_id)).first()
             if row is None:
                 raise LoginFailed("identifiant ou mot de passe incorrect")
@@ -543,7 +555,7 @@ class AccountStore:
             raise Conflict(f"le compte local {login!r} a son propre mot de passe")
         if user.role == role and set(user.groups) == set(wanted):
             return user
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             conn.execute(
                 update(users)
                 .where(users.c.id == user.id)
@@ -557,7 +569,7 @@ class AccountStore:
         token = secrets.token_urlsafe(32)
         now = _now()
         expires = now + timedelta(seconds=self.session_max_s)
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
                 insert(sessions).values(
                     token_sha256=_sha(token),
@@ -572,45 +584,56 @@ class AccountStore:
         principal = self.principal_for(user_id, via="session")
         return IssuedSession(token, _iso(expires), principal)
 
+    TOUCH_EVERY_S = 15
+    """A session's last activity is written at most this often (one write per request would
+    serialise every request of every operator on the accounts database)."""
+
     def resolve(self, token: str) -> Principal | None:
         """The principal of a session or machine token, or None when invalid or expired."""
         now = _now()
         digest = _sha(token)
-        with self.engine.begin() as conn:
-            if token.startswith(TOKEN_PREFIX):
+        touch_before = _iso(now - timedelta(seconds=self.TOUCH_EVERY_S))
+        if token.startswith(TOKEN_PREFIX):
+            with self.engine.connect() as conn:
                 row = conn.execute(
                     select(api_tokens).where(api_tokens.c.token_sha256 == digest)
                 ).first()
-                if row is None or row.revoked:
-                    return None
-                if row.expires_utc and row.expires_utc <= _iso(now):
-                    return None
-                conn.execute(
-                    update(api_tokens)
-                    .where(api_tokens.c.id == row.id)
-                    .values(last_used_utc=_iso(now))
-                )
-                user_id, via, token_id = int(row.user_id), "token", int(row.id)
-            else:
+            if row is None or row.revoked:
+                return None
+            if row.expires_utc and row.expires_utc <= _iso(now):
+                return None
+            if not row.last_used_utc or row.last_used_utc < touch_before:
+                with self._tx() as conn:
+                    conn.execute(
+                        update(api_tokens)
+                        .where(api_tokens.c.id == row.id)
+                        .values(last_used_utc=_iso(now))
+                    )
+            user_id, via, token_id = int(row.user_id), "token", int(row.id)
+        else:
+            with self.engine.connect() as conn:
                 srow = conn.execute(
                     select(sessions).where(sessions.c.token_sha256 == digest)
                 ).first()
-                if srow is None or srow.revoked or srow.expires_utc <= _iso(now):
-                    return None
-                idle_limit = _iso(now - timedelta(seconds=self.session_idle_s))
-                if srow.last_seen_utc < idle_limit:
+            if srow is None or srow.revoked or srow.expires_utc <= _iso(now):
+                return None
+            idle_limit = _iso(now - timedelta(seconds=self.session_idle_s))
+            if srow.last_seen_utc < idle_limit:
+                with self._tx() as conn:
                     conn.execute(
                         update(sessions)
                         .where(sessions.c.token_sha256 == digest)
                         .values(revoked=True)
                     )
-                    return None
-                conn.execute(
-                    update(sessions)
-                    .where(sessions.c.token_sha256 == digest)
-                    .values(last_seen_utc=_iso(now))
-                )
-                user_id, via, token_id = int(srow.user_id), "session", None
+                return None
+            if srow.last_seen_utc < touch_before:
+                with self._tx() as conn:
+                    conn.execute(
+                        update(sessions)
+                        .where(sessions.c.token_sha256 == digest)
+                        .values(last_seen_utc=_iso(now))
+                    )
+            user_id, via, token_id = int(srow.user_id), "session", None
         try:
             p = self.principal_for(user_id, via=via, token_id=token_id)
         except NotFound:
@@ -621,7 +644,7 @@ class AccountStore:
         return p
 
     def revoke_session(self, token: str) -> None:
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(
                 update(sessions).where(sessions.c.token_sha256 == _sha(token)).values(revoked=True)
             )
@@ -636,7 +659,7 @@ class AccountStore:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = _now()
         expires = _iso(now + timedelta(days=expires_days)) if expires_days else None
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             pk = conn.execute(
                 insert(api_tokens).values(
                     name=name[:64],
@@ -670,7 +693,7 @@ class AccountStore:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def revoke_token(self, token_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             r = conn.execute(
                 update(api_tokens).where(api_tokens.c.id == token_id).values(revoked=True)
             )
@@ -682,7 +705,7 @@ class AccountStore:
     def create_group(self, name: str, description: str = "") -> None:
         if not LOGIN_RE.match(name):
             raise InvalidInput(f"nom de groupe invalide : {name!r}")
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             if conn.execute(select(groups.c.id).where(groups.c.name == name)).first():
                 raise Conflict(f"le groupe {name!r} existe déjà")
             conn.execute(insert(groups).values(name=name, description=description))
@@ -701,7 +724,7 @@ class AccountStore:
             return out
 
     def delete_group(self, name: str) -> None:
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             gid = conn.execute(select(groups.c.id).where(groups.c.name == name)).scalar()
             if gid is None:
                 raise NotFound(f"groupe inconnu : {name!r}")
@@ -730,7 +753,7 @@ class AccountStore:
             except ValueError:
                 known = ", ".join(x.value for x in Permission)
                 raise InvalidInput(f"permission inconnue : {p!r} (connues : {known})") from None
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             pid = conn.execute(select(profiles.c.id).where(profiles.c.name == name)).scalar()
             values = {
                 "name": name,
@@ -773,7 +796,7 @@ class AccountStore:
             return out
 
     def delete_profile(self, name: str) -> None:
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._tx() as conn:
             pid = conn.execute(select(profiles.c.id).where(profiles.c.name == name)).scalar()
             if pid is None:
                 raise NotFound(f"profil inconnu : {name!r}")

@@ -156,3 +156,29 @@ def test_machine_tokens_are_hashed_expire_and_revoke(store: AccountStore, tmp_pa
     assert store.resolve(token) is None
     with pytest.raises(NotFound):
         store.revoke_token(999)
+
+
+def test_concurrent_requests_of_one_session_never_fail(store: AccountStore):
+    """Every request resolves its session (and may write its last activity): eight threads at
+    once on one SQLite database must all succeed (found by the browser tests)."""
+    import threading
+
+    store.create_user("alice", Role.STANDARD, GOOD, created_by="t")
+    token = store.authenticate("alice", GOOD).token
+    store.TOUCH_EVERY_S = 0  # type: ignore[misc]  # write on every resolve: the worst case
+    errors: list[BaseException] = []
+    seen: list[bool] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(25):
+                seen.append(store.resolve(token) is not None)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(seen) == 200 and all(seen)

@@ -92,8 +92,14 @@ class BackupIn(BaseModel):
 def backups(request: Request) -> list[dict[str, Any]]:
     """Sauvegardes de configuration, les plus récentes d'abord."""
     folder = _needs(options_of(request).backup_dir, "dossier des sauvegardes")
+    if not folder.exists():
+        return []  # no backup made yet
+    try:
+        infos = list_backups(folder)
+    except BackupError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     out = []
-    for info in list_backups(folder):
+    for info in infos:
         d = info.to_dict()
         d["name"] = Path(info.path).name
         out.append(d)

@@ -1,0 +1,407 @@
+"""The operator interface's test world: the real service under uvicorn in a thread.
+
+A journal pre-filled with alerts, accounts of the three roles and a live runtime that is not
+started (no stream needed: the global stop and the switches act on its engine). Routes of the
+API contract that this checkout does not serve yet (site configuration, live frames, licences)
+are stood in for by small stubs with the contract's shapes, so the screens built on them are
+exercised; a stub is only added when the real route is missing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uvicorn
+import yaml
+from api_fixture import PASSWORDS, ROLES
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from playwright.sync_api import Page
+from tests_helpers import sample_alert
+
+from veilleur.runtime.api.app import create_app
+from veilleur.runtime.api.security import Security, guard
+from veilleur.runtime.auth.audit import AuditLog
+from veilleur.runtime.auth.roles import Permission
+from veilleur.runtime.auth.store import AccountStore
+from veilleur.runtime.config import SiteConfig, parse_site_config
+from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.events import EventType
+from veilleur.runtime.engine import Engine
+from veilleur.runtime.journal.repository import Journal
+from veilleur.runtime.pipeline import LiveRuntime
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "reports" / "ui"
+
+SITE: dict[str, Any] = {
+    "version": 1,
+    "site": {"name": "Esplanade des Fêtes"},
+    "cameras": [
+        {
+            "id": "cam-a",
+            "name": "Entrée nord",
+            "source": {"url": "cam-a.mp4"},
+            "zones": [
+                {
+                    "id": "scene",
+                    "kind": "polygon",
+                    "points": [[0.55, 0.1], [0.95, 0.1], [0.95, 0.9], [0.55, 0.9]],
+                },
+                {"id": "barriere", "kind": "line", "points": [[0.1, 0.8], [0.45, 0.6]]},
+            ],
+            "rules": [
+                {"id": "intrus", "type": "franchissement", "zone": "scene"},
+                {
+                    "id": "passage",
+                    "type": "franchissement",
+                    "zone": "barriere",
+                    "direction": "left_to_right",
+                },
+                {
+                    "id": "foule",
+                    "type": "densite",
+                    "zone": "scene",
+                    "max_count": 30,
+                    "schedule": [{"days": ["sat", "sun"], "start": "18:00", "end": "02:00"}],
+                },
+                {
+                    "id": "combinee",
+                    "type": "composite",
+                    "event": "densite",
+                    "when": {"and": ["foule", {"not": "intrus"}]},
+                },
+            ],
+        },
+        {"id": "cam-b", "name": "Parvis", "source": {"url": "cam-b.mp4"}},
+    ],
+}
+
+# Common English words of interfaces: none may show on an operator screen (EX-045).
+ENGLISH = [
+    "login",
+    "logout",
+    "log in",
+    "sign in",
+    "password",
+    "username",
+    "dashboard",
+    "settings",
+    "submit",
+    "cancel",
+    "save",
+    "delete",
+    "loading",
+    "error",
+    "search",
+    "alert",
+    "alerts",
+    "rules",
+    "users",
+    "user",
+    "true",
+    "false",
+    "null",
+    "undefined",
+    "NaN",
+    "enabled",
+    "disabled",
+    "stop",
+    "resume",
+    "acknowledge",
+    "acknowledged",
+    "warning",
+    "status",
+    "live",
+    "home",
+    "back",
+    "next",
+    "previous",
+    "close",
+    "edit",
+    "add",
+    "remove",
+    "upload",
+    "download",
+    "yes",
+    "none",
+    "unknown",
+    "green",
+    "yellow",
+    "red",
+    "polygon",
+    "line",
+    "left_to_right",
+    "person",
+    "vehicle",
+    "camera",
+    "cameras",
+    "export",
+    "filter",
+    "refresh",
+    "retention",
+    "backup",
+    "backups",
+    "logs",
+    "licence",
+    "license",
+    "profile",
+    "profiles",
+    "groups",
+    "tokens",
+    "create",
+    "update",
+    "new",
+    "comment",
+    "comments",
+    "review",
+    "event",
+    "events",
+    "stream",
+    "streams",
+    "running",
+    "stopped",
+    "medium",
+    "high",
+    "low",
+    "object Object",
+]
+ENGLISH_RE = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ENGLISH)) + r")(?![\w-])", re.I)
+# identifiers that are data, not interface text (camera ids, logins, file names)
+DATA_WORDS = {"cam-a", "cam-b"}
+
+
+def english_words(text: str) -> list[str]:
+    return sorted({m.group(1) for m in ENGLISH_RE.finditer(text)} - DATA_WORDS)
+
+
+class OnePerson:
+    def detect_batch(self, frames: list[Any]) -> list[Detections]:
+        return [Detections.from_arrays([[150, 20, 170, 90]], [0.9], [0]) for _ in frames]
+
+
+def _jpeg(width: int = 960, height: int = 540) -> bytes:
+    import cv2
+
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([(x * 255 // width), (y * 255 // height), np.full_like(x, 90)], -1)
+    img = img.astype(np.uint8)
+    cv2.rectangle(img, (600, 150), (660, 330), (40, 40, 200), -1)  # a "person"
+    ok, buf = cv2.imencode(".jpg", img)
+    assert ok
+    return bytes(buf)
+
+
+@dataclass
+class Stubs:
+    """What the stand-in routes of the contract received."""
+
+    site: dict[str, Any]
+    puts: list[dict[str, Any]] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+
+
+def contract_stubs(app: FastAPI, engine: Engine, stubs: Stubs) -> list[str]:
+    """Add the contract's routes that the app lacks; return their paths."""
+    paths = app.openapi()["paths"]
+    have = {(path, m.upper()) for path, ops in paths.items() for m in ops}
+    router = APIRouter()
+    added: list[str] = []
+    frame = _jpeg()
+
+    def missing(path: str, method: str) -> bool:
+        if (path, method) in have:
+            return False
+        added.append(f"{method} {path}")
+        return True
+
+    if missing("/api/v1/config", "GET"):
+
+        @router.get("/api/v1/config", **guard(Permission.CONFIG_READ))
+        def get_config() -> dict[str, Any]:
+            return {"config_version": engine.config_version, "site": stubs.site}
+
+    if missing("/api/v1/config", "PUT"):
+
+        @router.put("/api/v1/config", **guard(Permission.RULES_WRITE))
+        async def put_config(request: Request) -> dict[str, Any]:
+            body = await request.json()
+            try:
+                cfg: SiteConfig = parse_site_config(body)
+            except Exception as exc:
+                raise HTTPException(422, str(exc)) from None
+            stubs.puts.append(body)
+            stubs.site = body
+            return {"config_version": cfg.digest(), "added": [], "removed": [], "changed": []}
+
+    if missing("/api/v1/live/{camera_id}/frame.jpg", "GET"):
+
+        @router.get("/api/v1/live/{camera_id}/frame.jpg", **guard(Permission.STREAMS_VIEW))
+        def live_frame(camera_id: str) -> Response:
+            return Response(frame, media_type="image/jpeg")
+
+    if missing("/api/v1/live/{camera_id}/overlay", "GET"):
+
+        @router.get("/api/v1/live/{camera_id}/overlay", **guard(Permission.STREAMS_VIEW))
+        def live_overlay(camera_id: str) -> dict[str, Any]:
+            cam = next(c for c in stubs.site["cameras"] if c["id"] == camera_id)
+            return {
+                "t": time.time(),
+                "width": 960,
+                "height": 540,
+                "detections": [
+                    {
+                        "box": [600, 150, 660, 330],
+                        "class_name": "person",
+                        "track_id": 7,
+                        "confidence": 0.91,
+                    }
+                ],
+                "zones": cam.get("zones", []),
+                "counts": {z["id"]: 1 for z in cam.get("zones", []) if z["kind"] == "polygon"},
+            }
+
+    if missing("/api/v1/licences", "GET"):
+
+        @router.get("/api/v1/licences", **guard(Permission.SYSTEM_READ))
+        def licences() -> dict[str, int]:
+            return {"max_streams": 4, "active_streams": 2}
+
+    app.include_router(router)
+    return added
+
+
+@dataclass
+class UiWorld:
+    base: str
+    journal: Journal
+    engine: Engine
+    accounts: AccountStore
+    audit: AuditLog
+    stubs: Stubs
+    stubbed: list[str]
+
+    def session_cookie(self, login: str) -> dict[str, Any]:
+        token = self.accounts.open_session(self.accounts.get_user(login).id).token
+        return {"name": "veilleur_session", "value": token, "url": self.base}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_ui_app(tmp_path: Path) -> tuple[FastAPI, UiWorld]:
+    journal = Journal(tmp_path / "journal.db")
+    events = [EventType.FRANCHISSEMENT, EventType.DENSITE, EventType.OBJET_ABANDONNE]
+    for i in range(6):
+        journal.append("alert", sample_alert(i, "cam-a" if i % 2 == 0 else "cam-b", events[i % 3]))
+    config_path = tmp_path / "site.yaml"
+    config_path.write_text(yaml.safe_dump(SITE, allow_unicode=True))
+    for cid in ("cam-a", "cam-b"):
+        (tmp_path / f"{cid}.mp4").write_bytes(b"")
+    engine = Engine(parse_site_config(SITE), OnePerson(), "0" * 64, journal=journal)
+    runtime = LiveRuntime(engine, config_path)  # not started: no stream needed
+    accounts = AccountStore(tmp_path / "comptes.db", max_failures=3)
+    audit = AuditLog(tmp_path / "audit.db")
+    accounts.create_group("operateurs")
+    accounts.put_profile(
+        "exploitation", cameras=["*"], permissions=list(Permission), groups_=["operateurs"]
+    )
+    for login, role in ROLES.items():
+        groups = () if login == "admin" else ("operateurs",)
+        accounts.create_user(login, role, PASSWORDS[login], created_by="test", groups_=groups)
+    kwargs: dict[str, Any] = {"security": Security(accounts, audit)}
+    if "options" in inspect.signature(create_app).parameters:  # the site-configuration API
+        from veilleur.runtime.api.options import ServiceOptions
+
+        (tmp_path / "sauvegardes").mkdir()  # GET /config/backups answers 500 without it
+        kwargs["options"] = ServiceOptions(
+            config_path=config_path,
+            backup_dir=tmp_path / "sauvegardes",
+            log_file=tmp_path / "logs" / "veilleur.log",
+            retention_file=tmp_path / "conservation.yaml",
+            licence_streams=4,
+            data_dirs=(tmp_path,),
+        )
+    app = create_app(journal, runtime, **kwargs)
+    stubs = Stubs(site=SITE)
+    stubbed = contract_stubs(app, engine, stubs)
+    world = UiWorld("", journal, engine, accounts, audit, stubs, stubbed)
+    return app, world
+
+
+@contextmanager
+def serve(tmp_path: Path) -> Iterator[UiWorld]:
+    """Run the service on 127.0.0.1 (a free port) for the duration of the block."""
+    app, world = build_ui_app(tmp_path)
+    port = _free_port()
+    # lifespan off: the runtime is never started (no camera to read)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("le service de test n'a pas démarré")
+        time.sleep(0.05)
+    world.base = f"http://127.0.0.1:{port}"
+    try:
+        yield world
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--lang=fr-FR",
+]
+
+
+def log_in(page: Page, ui: UiWorld, login: str, screen: str = "tableau-de-bord") -> None:
+    """Open a session without the form (argon2 once per test is enough elsewhere)."""
+    page.context.add_cookies([ui.session_cookie(login)])  # type: ignore[list-item]
+    page.goto(f"{ui.base}/ui/#/{screen}")
+    page.locator("#entete").wait_for(state="visible")
+
+
+def shoot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def screen_text(page: Page) -> str:
+    """The page's visible text, less raw data marked ``translate="no"`` (URL paths, log lines,
+    metric names, tokens): what the interface itself says."""
+    text = page.locator("body").inner_text()
+    for raw in page.locator('[translate="no"]').all_inner_texts():
+        text = text.replace(raw, " ")
+    return text
+
+
+def assert_french(page: Page) -> None:
+    text = screen_text(page)
+    found = english_words(text)
+    assert not found, f"mots anglais à l'écran : {found}"
