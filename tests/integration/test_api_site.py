@@ -236,3 +236,22 @@ def test_logs_metrics_and_health_components(site_world, tmp_path: Path):
     assert world.get("/api/v1/metrics", "standard").status_code == 403
     health = world.get("/api/v1/health", "standard").json()
     assert any(c["name"].startswith("disque:") for c in health["components"])
+
+
+@pytest.mark.req("EX-032", "EX-038")
+def test_composite_rules_round_trip_with_et_ou_non(site_world):
+    world, _, config = site_world
+    doc = world.get("/api/v1/config", "admin").json()["site"]
+    cam = doc["cameras"][0]
+    cam["rules"].append({"id": "rapide", "type": "franchissement", "zone": "z"})
+    cam["rules"].append(
+        {"id": "combo", "type": "composite", "event": "franchissement", "window_s": 10,
+         "when": {"and": ["intrus", {"not": "rapide"}]}}
+    )  # fmt: skip
+    r = put(world, "/api/v1/config", "avance", doc)
+    assert r.status_code == 200, r.text
+    text = config.read_text()
+    assert "and:" in text and "not: rapide" in text and "all_of" not in text
+    assert load_site_config(config).camera("cam-a").rules[-1].id == "combo"
+    again = world.get("/api/v1/config", "admin").json()["site"]["cameras"][0]["rules"][-1]
+    assert again["when"] == {"and": ["intrus", {"not": "rapide"}]}

@@ -130,7 +130,7 @@ def _write_and_apply(
                 status.HTTP_409_CONFLICT,
                 f"sauvegarde préalable impossible, rien n'est modifié : {exc}",
             ) from None
-    doc = new.model_dump(mode="json", exclude_defaults=True)
+    doc = new.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     tmp.replace(path)
@@ -176,7 +176,7 @@ def _change(
 def get_config(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> ConfigOut:
     """La configuration du site en service, limitée aux caméras du profil."""
     site = _current(request, runtime)
-    doc = site.model_dump(mode="json")
+    doc = site.model_dump(mode="json", by_alias=True)
     doc["cameras"] = [c for c in doc["cameras"] if principal.sees(c["id"])]
     return ConfigOut(config_version=site.digest(), site=doc)
 
@@ -207,7 +207,7 @@ def add_camera(
 ) -> ConfigChangeOut:
     """Ajoute une caméra ou un fichier vidéo (EX-033, EX-035)."""
     current = _current(request, runtime)
-    doc = current.model_dump(mode="json")
+    doc = current.model_dump(mode="json", by_alias=True)
     if any(c["id"] == camera.get("id") for c in doc["cameras"]):
         raise HTTPException(status.HTTP_409_CONFLICT, f"la caméra {camera.get('id')!r} existe déjà")
     doc["cameras"].append(camera)
@@ -225,7 +225,7 @@ def remove_camera(
     camera_id: Annotated[str, PathParam(pattern=CAMERA_ID)],
 ) -> ConfigChangeOut:
     """Retire une caméra (son analyse s'arrête ; son journal reste)."""
-    doc = _current(request, runtime).model_dump(mode="json")
+    doc = _current(request, runtime).model_dump(mode="json", by_alias=True)
     kept = [c for c in doc["cameras"] if c["id"] != camera_id]
     if len(kept) == len(doc["cameras"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"caméra inconnue : {camera_id!r}")
