@@ -7,6 +7,9 @@
 # Chromium: the operator interface's browser tests (tests/ui/) drive Debian's Chromium with
 # Playwright (never a browser downloaded by Playwright); present when
 # /usr/lib/chromium/chromium exists.
+# poppler-utils: pdftotext / pdftoppm read the validation report's PDF back in its test
+# (tests/integration/test_report_pdf.py); libpango-1.0-0 and libpangoft2-1.0-0: WeasyPrint
+# renders that PDF with them (veilleur report).
 # Idempotent: exits at once when the server's bindings already import, `ip` is there and
 # PostgreSQL's initdb and pg_ctl are installed.
 set -euo pipefail
@@ -39,8 +42,12 @@ have_chromium() {
     [ -x /usr/lib/chromium/chromium ]
 }
 
+have_pdf_tools() {
+    command -v pdftotext >/dev/null 2>&1 && ldconfig -p | grep -q "libpangoft2-1.0.so.0"
+}
+
 if [ -x /usr/bin/python3 ] && check && command -v ip >/dev/null 2>&1 && have_postgres &&
-    have_slapd && have_chromium; then
+    have_slapd && have_chromium && have_pdf_tools; then
     exit 0
 fi
 
@@ -54,7 +61,7 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools \
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
     gstreamer1.0-plugins-ugly gstreamer1.0-libav iproute2 postgresql slapd ldap-utils \
-    chromium
+    chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 
 if ! check; then
     echo "install-debian-deps: GstRtspServer still does not import with /usr/bin/python3" >&2
@@ -74,5 +81,9 @@ if ! have_postgres; then
 fi
 if ! have_chromium; then
     echo "install-debian-deps: /usr/lib/chromium/chromium still missing" >&2
+    exit 1
+fi
+if ! have_pdf_tools; then
+    echo "install-debian-deps: pdftotext (poppler-utils) or Pango (libpangoft2) still missing" >&2
     exit 1
 fi

@@ -33,7 +33,9 @@ SMALL = {
         "batch_size": 8,
     },
     "export": {"parity_images": 4},
-    "evaluate": {"n_bootstrap": 100},
+    # A 2-epoch model on a handful of test clips: the bias gates are reported, not enforced
+    # (their failing path is tested in tests/unit/evaluation/test_bias.py).
+    "evaluate": {"n_bootstrap": 100, "detection_bootstrap": 50, "gates": {"enforce": False}},
 }
 
 
@@ -79,6 +81,8 @@ def test_every_stage_ran_and_is_locked(pipeline: Path):
         "models/detector.onnx",
         "reports/evaluation/metrics.json",
         "reports/validation/index.html",
+        "reports/validation/rapport.pdf",
+        "reports/validation/erreurs_fiftyone.json",
     ):
         assert (pipeline / path).is_file(), path
     assert json.loads((pipeline / "reports/data/validation.json").read_text())["success"] is True

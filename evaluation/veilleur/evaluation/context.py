@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from veilleur.data.provenance import dvc_out_hash, git_commit
+from veilleur.evaluation.bias import analyse_bias
 from veilleur.evaluation.detection_metrics import evaluate_coco
+from veilleur.evaluation.errors import analyse_errors
 from veilleur.evaluation.event_gt import load_ground_truth
 from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
 from veilleur.evaluation.event_metrics import evaluate_events
 from veilleur.evaluation.params import EvaluateParams
+from veilleur.evaluation.report import SLICE_KEY_LABELS_FR, SLICE_VALUE_LABELS_FR
 from veilleur.evaluation.report_context import (
     DatasetInfo,
     ModelInfo,
@@ -26,7 +29,7 @@ from veilleur.evaluation.report_context import (
     ReportContext,
     SplitCounts,
 )
-from veilleur.evaluation.slices import evaluate_slices
+from veilleur.evaluation.slices import PER_CAMERA, evaluate_slices
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.analytics.rules import ANALYZERS
 from veilleur.runtime.detect.onnx import file_sha256, read_sidecar
@@ -71,9 +74,26 @@ def build_context(
     }
     event_eval = evaluate_events(list(gt.events), alerts, gt.clips, **kw)
     slices = evaluate_slices(list(gt.events), alerts, gt.clips, **kw)
+    per_camera = evaluate_slices(list(gt.events), alerts, gt.clips, PER_CAMERA, **kw)
+    bias = analyse_bias(
+        slices,
+        params.gates,
+        key_labels=SLICE_KEY_LABELS_FR,
+        value_labels=SLICE_VALUE_LABELS_FR,
+    )
 
     coco_gt = _read_json(data_dir / "test" / "annotations.json")
-    detection = evaluate_coco(coco_gt, _read_json(eval_dir / RAW_PREDICTIONS))
+    predictions = _read_json(eval_dir / RAW_PREDICTIONS)
+    detection = evaluate_coco(
+        coco_gt, predictions, n_bootstrap=params.detection_bootstrap, seed=params.seed
+    )
+    errors = analyse_errors(
+        coco_gt,
+        predictions,
+        events=event_eval,
+        top=params.errors_per_kind,
+        min_score=params.event_confidence,
+    )
 
     side = read_sidecar(model)
     export_report = model.parent / "export_report.json"
@@ -120,7 +140,50 @@ def build_context(
             engine_version=ENGINE_VERSION,
         ),
         synthetic_data=True,
+        bias=bias,
+        errors=errors,
+        images_dir=data_dir / "test",
+        per_camera=per_camera,
+        model_card=model_card(model),
     )
+
+
+def model_card(model: Path) -> dict[str, str]:
+    """French summary of the model card: what ``train`` and ``export`` recorded next to it."""
+    card: dict[str, str] = {
+        "Usage prévu": (
+            "détection des personnes, véhicules, bagages, armes, feux, fumées et personnes au "
+            "sol servant aux huit événements prédéterminés ; aucun traitement biométrique"
+        ),
+    }
+    summary_path = model.parent / "train_summary.json"
+    if summary_path.is_file():
+        summary = _read_json(summary_path)
+        p = summary.get("params", {})
+        card["Architecture"] = (
+            f"détecteur à une passe, taille « {p.get('model_size', '?')} », entrée "
+            f"{'×'.join(str(v) for v in p.get('input_size', []))} pixels"
+        )
+        augment = "activées" if p.get("augment") else "désactivées"
+        card["Entraînement"] = (
+            f"{p.get('epochs', '?')} époques, lot de {p.get('batch_size', '?')}, graine "
+            f"{p.get('seed', '?')}, augmentations {augment}"
+        )
+        val_map = (summary.get("final_metrics") or {}).get("val/map50")
+        if val_map is not None:
+            card["mAP@0,5 en validation (fin d’entraînement)"] = f"{val_map:.3f}".replace(".", ",")
+        card["Jeu de données d’entraînement"] = str(summary.get("dataset_version", "?"))
+        card["Commit du code d’entraînement"] = str(summary.get("git_commit", "?"))
+        card["Exécution MLflow"] = str(summary.get("mlflow_run_id", "?"))
+    export_path = model.parent / "export_report.json"
+    if export_path.is_file():
+        export = _read_json(export_path)
+        card["Export ONNX"] = (
+            f"opset {export.get('opset', '?')}, exportateur {export.get('exporter', '?')}, "
+            f"parité {'vérifiée' if export.get('passed') else 'NON vérifiée'} sur "
+            f"{export.get('n_images', '?')} images"
+        )
+    return card
 
 
 def combined_config_version(versions: list[str]) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import io
 import logging
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +24,7 @@ from numpy.typing import NDArray
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-__all__ = ["ClassAP", "DetectionReport", "evaluate_coco"]
+__all__ = ["ClassAP", "DetectionReport", "accumulate_weighted", "evaluate_coco", "run_cocoeval"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class ClassAP:
         ap50: AP at IoU 0.50; ``None`` when undefined.
         n_gt: number of ground-truth boxes (crowd boxes included).
         n_pred: number of predicted boxes of this category.
+        ar100: average recall (IoU 0.50:0.95, at most 100 detections per image).
+        ap_small, ap_medium, ap_large: AP@[.5:.95] on COCO's small / medium / large boxes.
+        ap_ci, ap50_ci: bootstrap intervals of ``ap`` and ``ap50`` over clips (``None`` when
+            not computed or undefined).
     """
 
     category_id: int
@@ -64,6 +69,12 @@ class ClassAP:
     ap50: float | None
     n_gt: int
     n_pred: int
+    ar100: float | None = None
+    ap_small: float | None = None
+    ap_medium: float | None = None
+    ap_large: float | None = None
+    ap_ci: tuple[float, float] | None = None
+    ap50_ci: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,11 @@ class DetectionReport:
     n_images: int
     n_gt_boxes: int
     n_predictions: int
+    map_ci: tuple[float, float] | None = None
+    map50_ci: tuple[float, float] | None = None
+    ar100_ci: tuple[float, float] | None = None
+    n_bootstrap: int = 0
+    n_groups: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (``None`` stays ``None``)."""
@@ -136,30 +152,13 @@ def _check_predictions(gt_image_ids: set[int], predictions: Sequence[Mapping[str
             )
 
 
-def evaluate_coco(
+def run_cocoeval(
     gt: Mapping[str, Any], predictions: Sequence[Mapping[str, Any]]
-) -> DetectionReport:
-    """Evaluate COCO bounding-box predictions against a COCO ground truth.
-
-    Args:
-        gt: COCO detection JSON (``images``, ``annotations``, ``categories``). Not modified.
-        predictions: COCO results, one dict per box: ``image_id``, ``category_id``,
-            ``bbox`` ``[x, y, w, h]`` in pixels and ``score``. Not modified. May be empty.
-
-    Returns:
-        The COCO summary numbers and per-class AP.
+) -> tuple[COCOeval, dict[str, Any], list[dict[str, Any]]]:
+    """Run pycocotools' bbox evaluation silently; returns the evaluator and the copies fed to it.
 
     Raises:
         ValueError: a prediction lacks a key or names an image absent from ``gt``.
-
-    Example:
-        >>> gt = {"images": [{"id": 1, "width": 100, "height": 100}],
-        ...       "categories": [{"id": 1, "name": "person"}],
-        ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-        ...                        "bbox": [10, 10, 50, 50], "area": 2500, "iscrowd": 0}]}
-        >>> pred = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9}]
-        >>> round(evaluate_coco(gt, pred).map or 0.0, 3)
-        1.0
     """
     gt_copy = copy.deepcopy(dict(gt))
     gt_copy.setdefault("annotations", [])
@@ -178,16 +177,63 @@ def evaluate_coco(
         coco_eval.accumulate()
         coco_eval.summarize()
     logger.debug("pycocotools output:\n%s", sink.getvalue())
+    return coco_eval, gt_copy, preds
 
+
+def evaluate_coco(
+    gt: Mapping[str, Any],
+    predictions: Sequence[Mapping[str, Any]],
+    *,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> DetectionReport:
+    """Evaluate COCO bounding-box predictions against a COCO ground truth.
+
+    Args:
+        gt: COCO detection JSON (``images``, ``annotations``, ``categories``). Not modified.
+            An image's ``clip`` key (when present) is its resampling unit for the intervals.
+        predictions: COCO results, one dict per box: ``image_id``, ``category_id``,
+            ``bbox`` ``[x, y, w, h]`` in pixels and ``score``. Not modified. May be empty.
+        n_bootstrap: clip resamples for the 95 % intervals of mAP, mAP@.5, AR@100 and the
+            per-class AP (0: none). Images of one clip are drawn together.
+        seed: seed of the resampling generator.
+        confidence: interval level.
+
+    Returns:
+        The COCO summary numbers and per-class AP.
+
+    Raises:
+        ValueError: a prediction lacks a key or names an image absent from ``gt``.
+
+    Example:
+        >>> gt = {"images": [{"id": 1, "width": 100, "height": 100}],
+        ...       "categories": [{"id": 1, "name": "person"}],
+        ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+        ...                        "bbox": [10, 10, 50, 50], "area": 2500, "iscrowd": 0}]}
+        >>> pred = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9}]
+        >>> round(evaluate_coco(gt, pred).map or 0.0, 3)
+        1.0
+    """
+    coco_eval, gt_copy, preds = run_cocoeval(gt, predictions)
     stats = np.asarray(coco_eval.stats, dtype=np.float64)
     summary = {key: _defined(float(stats[idx])) for key, idx in _STATS_INDEX.items()}
 
     # precision: [T iou, R recall, K category, A area, M maxDets]; area 0 = all, M -1 = 100.
+    # recall: [T, K, A, M].
     precision = np.asarray(coco_eval.eval["precision"], dtype=np.float64)
+    recall = np.asarray(coco_eval.eval["recall"], dtype=np.float64)
     cat_ids = [int(c) for c in coco_eval.params.catIds]
     gt_counts = Counter(int(a["category_id"]) for a in gt_copy["annotations"])
     pred_counts = Counter(int(p["category_id"]) for p in preds)
     names = {int(c["id"]): str(c["name"]) for c in gt_copy["categories"]}
+
+    boot: _DetectionBootstrap | None = None
+    img_ids = [int(i) for i in coco_eval.params.imgIds]
+    groups = _image_groups(gt_copy, img_ids)
+    if n_bootstrap > 0 and img_ids:
+        boot = _DetectionBootstrap(coco_eval, groups, n_bootstrap, seed, confidence)
+
     per_class = tuple(
         ClassAP(
             category_id=cat_id,
@@ -196,13 +242,145 @@ def evaluate_coco(
             ap50=_mean_defined(precision[0, :, k, 0, -1]),
             n_gt=gt_counts.get(cat_id, 0),
             n_pred=pred_counts.get(cat_id, 0),
+            ar100=_mean_defined(recall[:, k, 0, -1]),
+            ap_small=_mean_defined(precision[:, :, k, 1, -1]),
+            ap_medium=_mean_defined(precision[:, :, k, 2, -1]),
+            ap_large=_mean_defined(precision[:, :, k, 3, -1]),
+            ap_ci=boot.class_ap_ci[k] if boot else None,
+            ap50_ci=boot.class_ap50_ci[k] if boot else None,
         )
         for k, cat_id in enumerate(cat_ids)
     )
     return DetectionReport(
         **summary,
         per_class=per_class,
-        n_images=len(coco_gt.getImgIds()),
+        n_images=len(img_ids),
         n_gt_boxes=len(gt_copy["annotations"]),
         n_predictions=len(preds),
+        map_ci=boot.map_ci if boot else None,
+        map50_ci=boot.map50_ci if boot else None,
+        ar100_ci=boot.ar100_ci if boot else None,
+        n_bootstrap=n_bootstrap if boot else 0,
+        n_groups=len(set(groups)),
     )
+
+
+def _image_groups(gt: Mapping[str, Any], img_ids: Sequence[int]) -> list[str]:
+    """Resampling unit of each image: its ``clip`` when given, else the image itself."""
+    clip_of = {int(im["id"]): im.get("clip") for im in gt.get("images", [])}
+    return [str(clip_of.get(i) or f"image-{i}") for i in img_ids]
+
+
+def _interval(samples: NDArray[np.float64], confidence: float) -> tuple[float, float] | None:
+    kept = samples[np.isfinite(samples)]
+    if kept.size == 0:
+        return None
+    alpha = (1.0 - confidence) / 2.0 * 100.0
+    lo, hi = np.percentile(kept, [alpha, 100.0 - alpha])
+    return float(lo), float(hi)
+
+
+class _CategoryCurve:
+    """One category's detections (area "all", at most 100 per image), in pycocotools' order."""
+
+    def __init__(
+        self, entries: Sequence[Mapping[str, Any] | None], max_det: int, n_iou: int
+    ) -> None:
+        self.n_iou = n_iou
+        kept = [(i, e) for i, e in enumerate(entries) if e is not None]
+        self.npig = np.zeros(len(entries), dtype=np.float64)
+        for i, e in kept:
+            self.npig[i] = float(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0))
+        if not kept:
+            self.image = np.zeros(0, dtype=np.int64)
+            self.tps = self.fps = np.zeros((n_iou, 0), dtype=np.float64)
+            return
+        scores = np.concatenate([np.asarray(e["dtScores"][:max_det]) for _, e in kept])
+        order = np.argsort(-scores, kind="mergesort")
+        image = np.concatenate(
+            [np.full(len(e["dtScores"][:max_det]), i, dtype=np.int64) for i, e in kept]
+        )
+        dtm = np.concatenate([np.asarray(e["dtMatches"])[:, :max_det] for _, e in kept], axis=1)
+        dtig = np.concatenate([np.asarray(e["dtIgnore"])[:, :max_det] for _, e in kept], axis=1)
+        self.image = image[order]
+        dtm, dtig = dtm[:, order], dtig[:, order].astype(bool)
+        self.tps = np.logical_and(dtm != 0, ~dtig).astype(np.float64)
+        self.fps = np.logical_and(dtm == 0, ~dtig).astype(np.float64)
+
+
+def accumulate_weighted(
+    curve: _CategoryCurve, image_weights: NDArray[np.float64], rec_thrs: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """pycocotools' ``accumulate`` for one category, with each image counted ``weight`` times.
+
+    Returns ``(precision[T, R], recall[T])``, or ``None`` when the category has no
+    (weighted) ground truth. With unit weights it equals pycocotools' arrays; with resample
+    multiplicities it equals pycocotools on the resampled data set (copies of an image tie).
+    """
+    npig = float(curve.npig @ image_weights)
+    if npig == 0:
+        return None
+    n_t = curve.n_iou
+    if curve.image.size == 0:
+        return np.zeros((n_t, rec_thrs.size)), np.zeros(n_t)
+    w = image_weights[curve.image]
+    tp = np.cumsum(curve.tps * w, axis=1)
+    fp = np.cumsum(curve.fps * w, axis=1)
+    rc = tp / npig
+    pr = tp / (fp + tp + np.spacing(1))
+    # precision envelope: the maximum to the right
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    prec = np.zeros((n_t, rec_thrs.size), dtype=np.float64)
+    for t in range(n_t):
+        idx = np.searchsorted(rc[t], rec_thrs, side="left")
+        ok = idx < rc.shape[1]
+        prec[t, ok] = pr[t, idx[ok]]
+    return prec, rc[:, -1]
+
+
+class _DetectionBootstrap:
+    """Percentile intervals of mAP, mAP@.5, AR@100 and per-class AP by resampling clips."""
+
+    def __init__(
+        self,
+        coco_eval: COCOeval,
+        groups: Sequence[str],
+        n_boot: int,
+        seed: int,
+        confidence: float,
+    ) -> None:
+        from veilleur.evaluation.event_metrics import resample_weights
+
+        params = coco_eval.params
+        n_k, n_a, n_i = len(params.catIds), len(params.areaRng), len(params.imgIds)
+        max_det = int(params.maxDets[-1])
+        rec_thrs = np.asarray(params.recThrs, dtype=np.float64)
+        curves = [
+            _CategoryCurve(
+                coco_eval.evalImgs[k * n_a * n_i : k * n_a * n_i + n_i],
+                max_det,
+                len(params.iouThrs),
+            )
+            for k in range(n_k)
+        ]
+        units = sorted(set(groups))
+        unit_of = np.array([units.index(g) for g in groups], dtype=np.int64)
+        weights = resample_weights(len(units), n_boot, np.random.default_rng(seed))
+        ap = np.full((n_boot, n_k), np.nan)
+        ap50 = np.full((n_boot, n_k), np.nan)
+        ar = np.full((n_boot, n_k), np.nan)
+        for b in range(n_boot):
+            img_w = weights[b, unit_of]
+            for k, curve in enumerate(curves):
+                res = accumulate_weighted(curve, img_w, rec_thrs)
+                if res is None:
+                    continue
+                prec, rec = res
+                ap[b, k], ap50[b, k], ar[b, k] = prec.mean(), prec[0].mean(), rec.mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no ground truth
+            self.map_ci = _interval(np.nanmean(ap, axis=1), confidence)
+            self.map50_ci = _interval(np.nanmean(ap50, axis=1), confidence)
+            self.ar100_ci = _interval(np.nanmean(ar, axis=1), confidence)
+        self.class_ap_ci = [_interval(ap[:, k], confidence) for k in range(n_k)]
+        self.class_ap50_ci = [_interval(ap50[:, k], confidence) for k in range(n_k)]

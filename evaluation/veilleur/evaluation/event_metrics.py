@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +25,7 @@ from veilleur.evaluation.event_matching import (
     match_events,
 )
 
-__all__ = ["OVERALL", "EventEvaluation", "EventMetrics", "evaluate_events"]
+__all__ = ["OVERALL", "EventEvaluation", "EventMetrics", "evaluate_events", "resample_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class EventMetrics:
     delay_mean_s: float | None
     delay_median_s: float | None
     delay_max_s: float | None
+    false_alarms_per_hour_ci: Interval | None = None
+    delay_mean_ci: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class EventEvaluation:
     n_bootstrap: int
     seed: int
     match: MatchResult
+    clip_counts: Mapping[str, Mapping[str, tuple[int, int, int]]] = field(default_factory=dict)
+    """Per clip, per event type (plus ``OVERALL``): ``(TP, FP, FN)`` — the unit of the
+    bootstrap, kept so that two models can be compared clip by clip (paired bootstrap)."""
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -87,44 +92,72 @@ def _f1(p: float | None, r: float | None) -> float | None:
 _CountArray = NDArray[np.int64]
 
 
-def _bootstrap_ci(
-    counts: _CountArray, n_boot: int, rng: np.random.Generator, confidence: float
-) -> tuple[list[Interval | None], list[Interval | None], list[Interval | None]]:
-    """Percentile CIs of precision, recall and F1 per column.
+@dataclass(frozen=True)
+class _BootstrapCIs:
+    precision: list[Interval | None]
+    recall: list[Interval | None]
+    f1: list[Interval | None]
+    fa_per_hour: list[Interval | None]
+    delay_mean: list[Interval | None]
 
-    ``counts`` has shape ``(n_clips, n_columns, 3)`` holding TP, FP, FN per clip.
+
+def _percentile_interval(samples: NDArray[np.float64], confidence: float) -> Interval | None:
+    kept = samples[np.isfinite(samples)]
+    if kept.size == 0:
+        return None
+    alpha = (1.0 - confidence) / 2.0 * 100.0
+    lo, hi = np.percentile(kept, [alpha, 100.0 - alpha])
+    return float(lo), float(hi)
+
+
+def resample_weights(n_items: int, n_boot: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """How many times each item is drawn in each of ``n_boot`` resamples with replacement.
+
+    Shape ``(n_boot, n_items)``; every row sums to ``n_items``. Memory stays
+    ``O(n_boot * n_items)`` instead of materialising every resampled item.
+    """
+    idx = rng.integers(0, n_items, size=(n_boot, n_items))
+    offsets = idx + (np.arange(n_boot) * n_items)[:, None]
+    weights = np.bincount(offsets.ravel(), minlength=n_boot * n_items)
+    return weights.reshape(n_boot, n_items).astype(np.float64)
+
+
+def _bootstrap_ci(
+    counts: _CountArray,
+    durations_h: NDArray[np.float64],
+    delay_sums: NDArray[np.float64],
+    n_boot: int,
+    rng: np.random.Generator,
+    confidence: float,
+) -> _BootstrapCIs:
+    """Percentile CIs per column of precision, recall, F1, false alarms per hour, mean delay.
+
+    ``counts`` has shape ``(n_clips, n_columns, 3)`` holding TP, FP, FN per clip;
+    ``durations_h`` the clip durations in hours; ``delay_sums`` ``(n_clips, n_columns)`` the
+    sum of the detection delays of the clip's true positives.
     """
     n_clips, n_cols, _ = counts.shape
-    empty: list[Interval | None] = [None] * n_cols
     if n_clips == 0 or n_boot <= 0:
-        return empty, list(empty), list(empty)
-    idx = rng.integers(0, n_clips, size=(n_boot, n_clips))
-    # How many times each clip is drawn in each resample, then a matrix product: memory stays
-    # O(n_boot * n_clips) instead of materialising every resampled clip's counts.
-    offsets = idx + (np.arange(n_boot) * n_clips)[:, None]
-    weights = np.bincount(offsets.ravel(), minlength=n_boot * n_clips).reshape(n_boot, n_clips)
+        none: list[Interval | None] = [None] * n_cols
+        return _BootstrapCIs(list(none), list(none), list(none), list(none), list(none))
+    weights = resample_weights(n_clips, n_boot, rng)
     flat = counts.reshape(n_clips, n_cols * 3).astype(np.float64)
-    sums = (weights.astype(np.float64) @ flat).reshape(n_boot, n_cols, 3)
+    sums = (weights @ flat).reshape(n_boot, n_cols, 3)
     tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
+    hours = weights @ durations_h
+    delays = weights @ delay_sums
     with np.errstate(divide="ignore", invalid="ignore"):
         prec = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         rec = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
         f1 = np.where(prec + rec > 0, 2 * prec * rec / (prec + rec), 0.0)
+        fa = np.where(hours[:, None] > 0, fp / hours[:, None], np.nan)
+        delay = np.where(tp > 0, delays / tp, np.nan)
     f1 = np.where(np.isnan(prec) | np.isnan(rec), np.nan, f1)
-    alpha = (1.0 - confidence) / 2.0 * 100.0
 
-    def interval(samples: NDArray[np.float64]) -> Interval | None:
-        kept = samples[~np.isnan(samples)]
-        if kept.size == 0:
-            return None
-        lo, hi = np.percentile(kept, [alpha, 100.0 - alpha])
-        return float(lo), float(hi)
+    def cis(samples: NDArray[np.float64]) -> list[Interval | None]:
+        return [_percentile_interval(samples[:, c], confidence) for c in range(n_cols)]
 
-    return (
-        [interval(prec[:, c]) for c in range(n_cols)],
-        [interval(rec[:, c]) for c in range(n_cols)],
-        [interval(f1[:, c]) for c in range(n_cols)],
-    )
+    return _BootstrapCIs(cis(prec), cis(rec), cis(f1), cis(fa), cis(delay))
 
 
 def _delays(matches: Iterable[Match]) -> tuple[float | None, float | None, float | None]:
@@ -195,9 +228,14 @@ def evaluate_events(
         counts[clip_index[a.clip], col[a.event], 1] += 1
     for g in result.false_negatives:
         counts[clip_index[g.clip], col[g.event], 2] += 1
+    delay_sums = np.zeros((len(clip_ids), len(types) + 1), dtype=np.float64)
+    for m in result.matches:
+        delay_sums[clip_index[m.gt.clip], col[m.gt.event]] += m.delay_s
+        delay_sums[clip_index[m.gt.clip], len(types)] += m.delay_s
     with_overall = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)
+    durations_h = np.array([clips[c].duration_s / 3600.0 for c in clip_ids], dtype=np.float64)
     rng = np.random.default_rng(seed)
-    p_ci, r_ci, f_ci = _bootstrap_ci(with_overall, n_bootstrap, rng, confidence)
+    ci = _bootstrap_ci(with_overall, durations_h, delay_sums, n_bootstrap, rng, confidence)
 
     duration = float(sum(clips[c].duration_s for c in clip_ids))
     hours = duration / 3600.0
@@ -216,14 +254,16 @@ def evaluate_events(
             precision=p,
             recall=r,
             f1=_f1(p, r),
-            precision_ci=p_ci[j],
-            recall_ci=r_ci[j],
-            f1_ci=f_ci[j],
+            precision_ci=ci.precision[j],
+            recall_ci=ci.recall[j],
+            f1_ci=ci.f1[j],
             duration_s=duration,
             false_alarms_per_hour=_ratio(fp, hours),
             delay_mean_s=mean,
             delay_median_s=median,
             delay_max_s=worst,
+            false_alarms_per_hour_ci=ci.fa_per_hour[j],
+            delay_mean_ci=ci.delay_mean[j],
         )
 
     per_event = {t: row(t, col[t], t) for t in types}
@@ -237,4 +277,11 @@ def evaluate_events(
         n_bootstrap=n_bootstrap,
         seed=seed,
         match=result,
+        clip_counts={
+            c: {
+                name: tuple(int(v) for v in with_overall[i, j])  # type: ignore[misc]
+                for j, name in enumerate([*types, OVERALL])
+            }
+            for i, c in enumerate(clip_ids)
+        },
     )

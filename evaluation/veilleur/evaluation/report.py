@@ -19,8 +19,16 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from veilleur.evaluation.charts import BarSeries, grouped_bar_chart_png
-from veilleur.evaluation.event_metrics import EventMetrics
+from veilleur.evaluation.bias import METRIC_LABELS_FR
+from veilleur.evaluation.charts import (
+    BarSeries,
+    SlicePanel,
+    grouped_bar_chart_png,
+    slice_panels_png,
+)
+from veilleur.evaluation.compare import comparison_dict
+from veilleur.evaluation.errors import CAUSE_LABELS_FR, thumbnail_base64
+from veilleur.evaluation.event_metrics import OVERALL, EventMetrics
 from veilleur.evaluation.fr_format import (
     fr_date,
     fr_int,
@@ -33,11 +41,20 @@ from veilleur.evaluation.report_context import ReportContext
 from veilleur.runtime.core.events import EVENT_DESCRIPTIONS_FR, EVENT_LABELS_FR, EventType
 from veilleur.runtime.core.taxonomy import CLASS_LABELS_FR, CLASSES
 
-__all__ = ["METRICS_SCHEMA_VERSION", "make_environment", "metrics_dict", "render_report"]
+__all__ = [
+    "METRICS_SCHEMA_VERSION",
+    "PDF_NAME",
+    "make_environment",
+    "metrics_dict",
+    "render_pdf",
+    "render_report",
+]
 
 logger = logging.getLogger(__name__)
 
-METRICS_SCHEMA_VERSION = 1
+METRICS_SCHEMA_VERSION = 2
+PDF_NAME = "rapport.pdf"
+ERRORS_NAME = "erreurs_fiftyone.json"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 SPLIT_LABELS_FR: Mapping[str, str] = {"train": "Entraînement", "val": "Validation", "test": "Test"}
@@ -68,6 +85,12 @@ _VALUE_ORDER = (
 )
 
 
+_EVENT_LABELS: Mapping[str, str] = {
+    **{e.value: EVENT_LABELS_FR[e] for e in EventType},
+    OVERALL: "Ensemble des événements",
+}
+
+
 def make_environment() -> Environment:
     """Jinja environment of the report, with the French formatting filters."""
     env = Environment(
@@ -86,6 +109,11 @@ def make_environment() -> Environment:
         fr_date=fr_date,
         class_fr=lambda name: CLASS_LABELS_FR.get(name, name),
         split_fr=lambda name: SPLIT_LABELS_FR.get(name, name),
+        key_fr=lambda key: SLICE_KEY_LABELS_FR.get(key, key),
+        value_fr=lambda value: SLICE_VALUE_LABELS_FR.get(value, value),
+        metric_fr=lambda m: METRIC_LABELS_FR.get(m, m),
+        cause_fr=lambda c: CAUSE_LABELS_FR.get(c, c),
+        event_fr=lambda e: _EVENT_LABELS.get(e, e),
     )
     return env
 
@@ -163,7 +191,55 @@ def metrics_dict(context: ReportContext) -> dict[str, Any]:
             }
             for s in context.slices
         ],
+        "per_camera": [
+            {
+                "camera": s.value,
+                "n_clips": s.n_clips,
+                "overall": _jsonable(s.evaluation.overall),
+                "per_event": _jsonable(s.evaluation.per_event),
+            }
+            for s in context.per_camera
+        ],
+        "clips": _clip_section(context),
+        "bias": _bias_dict(context),
+        "errors": None if context.errors is None else context.errors.to_dict(),
+        "comparison": None if context.comparison is None else comparison_dict(context.comparison),
         "provenance": _jsonable(context.provenance),
+    }
+
+
+def _clip_section(context: ReportContext) -> dict[str, Any]:
+    """Per clip: TP / FP / FN per event and the clip's slice values (for paired comparisons)."""
+    slices: dict[str, dict[str, str]] = {}
+    for s in context.slices:
+        for clip in s.evaluation.clip_counts:
+            slices.setdefault(clip, {})[s.key] = s.value
+    return {
+        clip: {"counts": {e: list(c) for e, c in counts.items()}, "slices": slices.get(clip, {})}
+        for clip, counts in context.events.clip_counts.items()
+    }
+
+
+def _bias_dict(context: ReportContext) -> dict[str, Any] | None:
+    bias = context.bias
+    if bias is None:
+        return None
+    return {
+        "passed": bias.passed,
+        "summary_fr": bias.summary_fr(),
+        "gates": _jsonable(bias.params.model_dump()),
+        "verdicts": _jsonable(list(bias.verdicts)),
+        "findings": [
+            {
+                "key": f.key,
+                "metric": f.metric,
+                "worst": _jsonable(f.worst),
+                "best": _jsonable(f.best),
+                "disparity_ratio": f.disparity_ratio,
+                "rows": _jsonable(list(f.rows)),
+            }
+            for f in bias.findings
+        ],
     }
 
 
@@ -236,29 +312,101 @@ def _dataset_view(ctx: ReportContext) -> dict[str, Any]:
     }
 
 
-def render_report(context: ReportContext, out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` (French report) and ``out_dir/metrics.json``.
+def _slice_chart(ctx: ReportContext) -> str | None:
+    if not ctx.slices:
+        return None
+    panels = []
+    for group in _slice_groups(ctx):
+        ms = [r["m"] for r in group["rows"]]
+        panels.append(
+            SlicePanel(
+                title=group["label"],
+                categories=[r["value"] for r in group["rows"]],
+                series=[
+                    BarSeries("Rappel", [m.recall for m in ms], [m.recall_ci for m in ms]),
+                    BarSeries("Précision", [m.precision for m in ms], [m.precision_ci for m in ms]),
+                ],
+            )
+        )
+    floors = []
+    if ctx.bias is not None:
+        floors = [
+            ("Plancher du rappel", ctx.bias.params.recall_floor),
+            ("Plancher de la précision", ctx.bias.params.precision_floor),
+        ]
+    return slice_panels_png(
+        panels,
+        floors=floors,
+        title="Rappel et précision par tranche (intervalle de confiance à 95 %)",
+    )
 
-    Args:
-        context: every number and version the report shows.
-        out_dir: created if needed; only these two files are written.
 
-    Returns:
-        The path of ``index.html``.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _thumbnails(ctx: ReportContext) -> dict[str, list[dict[str, Any]]]:
+    """Error thumbnails (base64 JPEG), grouped by kind then cause, highest loss first."""
+    out: dict[str, list[dict[str, Any]]] = {"fp": [], "fn": [], "events": []}
+    if ctx.errors is None:
+        return out
+    for kind, errors, colour in (
+        ("fp", ctx.errors.false_positives, (0, 0, 220)),
+        ("fn", ctx.errors.false_negatives, (0, 140, 255)),
+    ):
+        for e in sorted(errors, key=lambda e: (e.cause, -e.loss)):
+            thumb = None
+            if ctx.images_dir is not None:
+                thumb = thumbnail_base64(ctx.images_dir / e.file_name, e.bbox, colour=colour)
+            out[kind].append({"e": e, "thumb": thumb})
+    for ev in ctx.errors.event_errors:
+        thumb = None
+        if ctx.images_dir is not None and ev.file_name:
+            thumb = thumbnail_base64(ctx.images_dir / ev.file_name, None, colour=(0, 0, 0))
+        out["events"].append({"e": ev, "thumb": thumb})
+    return out
+
+
+def render_html(context: ReportContext) -> str:
+    """The report as one self-contained HTML page (French)."""
     rows = _event_rows(context)
     template = make_environment().get_template("rapport.html.j2")
-    html = template.render(
+    return template.render(
         ctx=context,
         event_rows=rows,
         not_implemented=[r["label"] for r in rows if not r["implemented"]],
         event_chart=_event_chart(rows),
         detection_chart=_detection_chart(context),
+        slice_chart=_slice_chart(context),
         slice_groups=_slice_groups(context),
+        thumbs=_thumbnails(context),
         data=_dataset_view(context),
         duration_h=context.events.duration_s / 3600.0,
     )
+
+
+def render_pdf(html: str, pdf_path: Path) -> Path:
+    """Print the HTML report to PDF with WeasyPrint (Pango; offline, no browser)."""
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    from weasyprint import HTML
+
+    HTML(string=html, base_url=str(pdf_path.parent)).write_pdf(pdf_path)
+    return pdf_path
+
+
+def render_report(context: ReportContext, out_dir: Path, *, pdf: bool = True) -> Path:
+    """Write ``out_dir/index.html`` (French report), ``rapport.pdf`` and ``metrics.json``.
+
+    With error analysis and an images folder, also ``erreurs_fiftyone.json`` (the error
+    samples for a FiftyOne view, :func:`veilleur.evaluation.errors.load_fiftyone_view`).
+
+    Args:
+        context: every number and version the report shows.
+        out_dir: created if needed.
+        pdf: also print ``rapport.pdf`` (WeasyPrint).
+
+    Returns:
+        The path of ``index.html``.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_html(context)
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
     metrics_path = out_dir / "metrics.json"
@@ -266,5 +414,11 @@ def render_report(context: ReportContext, out_dir: Path) -> Path:
         json.dumps(metrics_dict(context), ensure_ascii=False, indent=2, allow_nan=False) + "\n",
         encoding="utf-8",
     )
+    if context.errors is not None and context.images_dir is not None:
+        from veilleur.evaluation.errors import write_fiftyone_samples
+
+        write_fiftyone_samples(context.errors, context.images_dir, out_dir / ERRORS_NAME)
+    if pdf:
+        render_pdf(html, out_dir / PDF_NAME)
     logger.info("validation report written to %s (and %s)", index, metrics_path)
     return index

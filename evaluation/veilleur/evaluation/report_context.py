@@ -13,8 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from veilleur.evaluation.bias import BiasAnalysis
+from veilleur.evaluation.compare import Comparison
 from veilleur.evaluation.detection_metrics import DetectionReport
+from veilleur.evaluation.errors import ErrorAnalysis
 from veilleur.evaluation.event_metrics import EventEvaluation
 from veilleur.evaluation.slices import SliceMetrics
 
@@ -116,6 +120,14 @@ class ReportContext:
         detection_split: name of the split the detection metrics come from.
         test_conditions: optional French text describing the test conditions (section 2).
         extra_limitations: French sentences appended to the known limitations (section 8).
+        bias: worst slices, disparity ratios and gate verdicts (section 7).
+        errors: highest-loss false positives / negatives by cause (section 8).
+        images_dir: folder the detection ground truth's ``file_name`` are relative to (for the
+            error thumbnails); ``None``: no thumbnail.
+        per_camera: event metrics per camera (detection delays per camera).
+        comparison: regression table against another model's metrics.json (section 9).
+        model_card: French summary lines of the model card (training summary, export report).
+        mlflow_run_id: the MLflow run the report is logged to, when it is.
     """
 
     dataset: DatasetInfo
@@ -129,3 +141,9 @@ class ReportContext:
     detection_split: str = "test"
     test_conditions: str | None = None
     extra_limitations: Sequence[str] = field(default_factory=tuple)
+    bias: BiasAnalysis | None = None
+    errors: ErrorAnalysis | None = None
+    images_dir: Path | None = None
+    per_camera: Sequence[SliceMetrics] = field(default_factory=tuple)
+    comparison: Comparison | None = None
+    model_card: Mapping[str, str] = field(default_factory=dict)

@@ -16,9 +16,11 @@ from veilleur.evaluation.event_metrics import EventEvaluation, evaluate_events
 
 __all__ = [
     "DEFAULT_SLICERS",
+    "PER_CAMERA",
     "SliceMetrics",
     "Slicer",
     "camera_height_bucket",
+    "camera_slicer",
     "evaluate_slices",
     "metadata_slicer",
 ]
@@ -51,6 +53,16 @@ def camera_height_bucket(clip: ClipInfo) -> str | None:
         return "< 4 m"
     return "4–8 m" if h < 8.0 else "≥ 8 m"
 
+
+def camera_slicer(clip: ClipInfo) -> str | None:
+    """The camera that filmed the clip: metadata ``camera_id`` (``site/camera`` for a real
+    feed); a synthetic clip is filmed by its own virtual camera, so its id stands in."""
+    camera = clip.metadata.get("camera_id")
+    return str(camera) if camera is not None else clip.clip
+
+
+PER_CAMERA: Mapping[str, Slicer] = {"camera": camera_slicer}
+"""Slicer of the per-camera breakdown (false alarms and detection delays per camera)."""
 
 DEFAULT_SLICERS: Mapping[str, Slicer] = {
     "lighting": metadata_slicer("lighting"),

@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from veilleur.evaluation.bias import analyse_bias
 from veilleur.evaluation.detection_metrics import evaluate_coco
+from veilleur.evaluation.errors import analyse_errors
 from veilleur.evaluation.event_gt import ClipInfo, GroundTruthEvent
 from veilleur.evaluation.event_matching import PredictedAlert
 from veilleur.evaluation.event_metrics import evaluate_events
+from veilleur.evaluation.params import GateParams
+from veilleur.evaluation.report import SLICE_KEY_LABELS_FR, SLICE_VALUE_LABELS_FR
 from veilleur.evaluation.report_context import (
     DatasetInfo,
     ModelInfo,
@@ -18,7 +22,7 @@ from veilleur.evaluation.report_context import (
     ReportContext,
     SplitCounts,
 )
-from veilleur.evaluation.slices import evaluate_slices
+from veilleur.evaluation.slices import PER_CAMERA, evaluate_slices
 from veilleur.runtime.core.taxonomy import CLASSES
 
 DATASET_VERSION = "3f9a1c0d5e7b2a4c6d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
@@ -32,7 +36,10 @@ def _coco_fixture() -> tuple[dict[str, object], list[dict[str, object]]]:
     anns: list[dict[str, object]] = []
     preds: list[dict[str, object]] = []
     for img in range(1, 21):
-        images.append({"id": img, "width": 704, "height": 576})
+        images.append(
+            {"id": img, "width": 704, "height": 576, "clip": f"clip_{img % 5:04d}",
+             "file_name": f"images/{img:06d}.jpg", "timestamp_s": float(img)}
+        )  # fmt: skip
         for k in range(3):
             cat = 1 + (img + k) % 3
             x, y = float(rng.uniform(0, 500)), float(rng.uniform(0, 400))
@@ -108,6 +115,12 @@ def build_context() -> ReportContext:
     truth.append(GroundTruthEvent(clip="clip_0001", event="feu", start_s=1.0, end_s=5.0))
     events = evaluate_events(truth, alerts, clips, event_types=IMPLEMENTED, n_bootstrap=300)
     slices = evaluate_slices(truth, alerts, clips, event_types=IMPLEMENTED, n_bootstrap=300)
+    per_camera = evaluate_slices(
+        truth, alerts, clips, PER_CAMERA, event_types=IMPLEMENTED, n_bootstrap=300
+    )
+    bias = analyse_bias(
+        slices, GateParams(), key_labels=SLICE_KEY_LABELS_FR, value_labels=SLICE_VALUE_LABELS_FR
+    )
     gt, preds = _coco_fixture()
     return ReportContext(
         dataset=DatasetInfo(
@@ -129,7 +142,7 @@ def build_context() -> ReportContext:
             onnx_parity_max_abs_diff=3.1e-6,
             opset=17,
         ),
-        detection=evaluate_coco(gt, preds),
+        detection=evaluate_coco(gt, preds, n_bootstrap=100),
         events=events,
         implemented_events=IMPLEMENTED,
         slices=slices,
@@ -140,6 +153,10 @@ def build_context() -> ReportContext:
             engine_version="0.1.0",
         ),
         extra_limitations=("Caméras mobiles (PTZ) non couvertes par cet essai.",),
+        bias=bias,
+        errors=analyse_errors(gt, preds, events=events, top=6),
+        per_camera=per_camera,
+        model_card={"Architecture": "détecteur à une passe, taille « nano »"},
     )
 
 

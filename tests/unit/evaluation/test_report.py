@@ -21,10 +21,12 @@ FRENCH_HEADINGS = (
     "4. Modèle",
     "5. Détection d’objets",
     "6. Événements",
-    "7. Analyse par tranche",
-    "8. Limites connues, risques résiduels et contrôle humain",
-    "9. Traçabilité et provenance",
-    "10. Signatures",
+    "7. Analyse par tranche et biais",
+    "8. Analyse des erreurs",
+    "9. Comparaison avec un autre modèle",
+    "10. Limites connues, risques résiduels et contrôle humain",
+    "11. Traçabilité et provenance",
+    "12. Signatures",
 )
 ENGLISH_UI_WORDS = (
     "Precision",
@@ -47,7 +49,7 @@ ENGLISH_UI_WORDS = (
 
 @pytest.fixture(scope="module")
 def rendered(sample_context: ReportContext, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_report(sample_context, tmp_path_factory.mktemp("rapport"))
+    return render_report(sample_context, tmp_path_factory.mktemp("rapport"), pdf=False)
 
 
 def _visible_text(html: str) -> str:
@@ -76,7 +78,7 @@ def test_report_is_in_french(rendered: Path) -> None:
 def test_report_embeds_png_charts_and_nothing_external(rendered: Path) -> None:
     html = rendered.read_text(encoding="utf-8")
     charts = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(charts) == 2
+    assert len(charts) == 3  # detection, events, slices
     for chart in charts:
         assert base64.b64decode(chart).startswith(b"\x89PNG")
     assert "@media print" in html
@@ -129,7 +131,7 @@ def test_slices_are_shown_with_french_values(rendered: Path) -> None:
 @pytest.mark.req("EX-014")
 def test_metrics_json_holds_every_number(rendered: Path, sample_context: ReportContext) -> None:
     data = json.loads((rendered.parent / "metrics.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["dataset"]["version"] == sample_context.dataset.version
     assert data["model"]["sha256"] == sample_context.model.sha256
     assert data["detection"]["map"] == pytest.approx(sample_context.detection.map)  # type: ignore[union-attr]
@@ -152,7 +154,8 @@ def test_report_without_detection_or_events(sample_context: ReportContext, tmp_p
     ctx = dataclasses.replace(
         sample_context, detection=None, implemented_events=(), slices=(), synthetic_data=False
     )
-    html = render_report(ctx, tmp_path).read_text(encoding="utf-8")
+    ctx = dataclasses.replace(ctx, bias=None, errors=None, per_camera=())
+    html = render_report(ctx, tmp_path, pdf=False).read_text(encoding="utf-8")
     text = _visible_text(html)
     assert "Non évaluée dans cette version." in text
     assert text.count("non évalué (non implémenté)") == 8

@@ -40,7 +40,7 @@ def generate_eval_set(
     plan += ["hard_negative"] * extra_negatives
     specs: list[ClipSpec] = []
     for index, scenario in enumerate(plan):
-        rec = generate_clip(params, index, out, scenario)  # type: ignore[arg-type]
+        rec = generate_clip(params, index, out, scenario)
         specs.append(ClipSpec(rec.id, out / rec.site, out / rec.coco, out / rec.events))
     return specs
 
