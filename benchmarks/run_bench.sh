@@ -22,7 +22,7 @@ STREAMS=${STREAMS:-1,2,4,8}
 VIDEO_SECONDS=${VIDEO_SECONDS:-20}   # seconds of video per stream and try
 FPS=${FPS:-6.25}                     # analysis rate (the site default)
 BATCH=${BATCH:-0}                    # 0 = every stream in one detector call
-REPEATS=${REPEATS:-3}                # interleaved tries; the median is reported
+REPEATS=${REPEATS:-3}                # interleaved tries; the fastest is reported (median kept)
 CLIPS=${CLIPS:-4}                    # synthetic clips (intrusion, line, density, wrong way)
 OUT=${OUT:-benchmarks/results/$(date -u +%F)${TAG:+-$TAG}.json}
 

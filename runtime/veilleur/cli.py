@@ -31,6 +31,10 @@ STAGES = {
     ),
     "train": ("veilleur.training.stages.train", "Train the detector (Lightning, MLflow)."),
     "export": ("veilleur.training.stages.export", "Export ONNX with metadata; check parity."),
+    "models": (
+        "veilleur.training.stages.models",
+        "Model registry: `models list`, `models promote` (candidate, validated, deployed).",
+    ),
     "evaluate": ("veilleur.evaluation.stages.evaluate", "COCO mAP and per-event metrics."),
     "report": ("veilleur.evaluation.stages.report", "Write the French validation report."),
     "eval-events": (

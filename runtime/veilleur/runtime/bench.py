@@ -3,11 +3,16 @@
 What is measured, on the machine that runs it:
 
 - **engine**: :class:`~veilleur.runtime.engine.Engine` as the site runs it — the pending frame
-  of every stream batched into one detector call (``batch`` caps the call size), the
-  project's tracker, the clip's rules plus a whole-frame presence rule that always fires, and
-  a real SQLite :class:`~veilleur.runtime.journal.repository.Journal` in a temporary folder.
+  of every stream batched into one detector call (``batch`` caps the call size), run by the
+  live runtime's own :class:`~veilleur.runtime.pipeline.DetectAnalyse` (detection of batch
+  ``j + 1`` in one thread while another tracks, computes scene cues, applies the rules and
+  journals batch ``j``), the detector's product session options, scene cues at the site
+  default rate (``scene.cue_fps``), the project's tracker, the clip's rules plus a
+  whole-frame presence rule that always fires, and a real SQLite
+  :class:`~veilleur.runtime.journal.repository.Journal` in a temporary folder.
 - **baseline**: the same clips, model, rules and journal, done naively: one onnxruntime call
-  per frame per stream (batch 1, stream after stream) and supervision's ``sv.ByteTrack``.
+  per frame per stream (batch 1, stream after stream, onnxruntime's default session
+  options), supervision's ``sv.ByteTrack``, scene cues on every frame, all in one thread.
 
 Frames are decoded before timing (decode is timed separately with
 :func:`~veilleur.runtime.ingest.video.read_file`, per analysed frame), so the engine runs as
@@ -24,8 +29,9 @@ fastest (as ``timeit`` does: the try least slowed down by other processes).
 
 ``sweep`` adds what explains the figures: onnxruntime inference per frame for thread counts ×
 spinning × batch sizes, one-pass preprocessing and C++ NMS prototypes checked against the
-current code, and engine variants (spinning off; detection overlapped with the analysis in a
-second thread) measured like the engine. Prototypes live here, not in the engine.
+current code, and engine variants measured like the engine (one thread instead of two;
+scene cues on every frame; other onnxruntime thread settings), to show what each change
+brings.
 
 Only runtime dependencies are imported at module level; ``supervision`` (baseline, ``dev``
 extra) and the synthetic generator (``veilleur.data``) are imported when used.
@@ -37,9 +43,7 @@ import logging
 import math
 import os
 import platform
-import queue
 import tempfile
-import threading
 import time
 import tracemalloc
 import warnings
@@ -59,11 +63,12 @@ from numpy.typing import NDArray
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.config import ConfigError, SiteConfig, load_site_config, parse_site_config
 from veilleur.runtime.core.detections import Detections, nms
-from veilleur.runtime.detect.onnx import OnnxDetector
+from veilleur.runtime.detect.onnx import OnnxDetector, usable_cpus
 from veilleur.runtime.detect.preprocess import Preprocess, letterbox, to_tensor
 from veilleur.runtime.engine import Engine
 from veilleur.runtime.ingest.video import Frame, read_file
 from veilleur.runtime.journal.repository import Journal
+from veilleur.runtime.pipeline import DetectAnalyse
 from veilleur.runtime.track.bytetrack import ByteTracker
 
 log = logging.getLogger(__name__)
@@ -303,20 +308,27 @@ def usable_rules(
     return kept, dropped
 
 
-def bench_site(clips: Sequence[DecodedClip], n: int, analysis_fps: float) -> SiteConfig:
-    """``n`` cameras; camera ``i`` plays clip ``i % len(clips)`` with its rules + the bench rule."""
+def bench_site(
+    clips: Sequence[DecodedClip], n: int, analysis_fps: float, cue_fps: float | None = None
+) -> SiteConfig:
+    """``n`` cameras; camera ``i`` plays clip ``i % len(clips)`` with its rules + the bench rule.
+
+    ``cue_fps``: the cameras' ``scene.cue_fps`` (0 = scene cues on every frame); None keeps
+    the site default.
+    """
     cameras = []
     for i in range(n):
         clip = clips[i % len(clips)]
-        cameras.append(
-            {
-                "id": f"bench-{i + 1:03d}",
-                "source": {"url": str(clip.path)},
-                "analysis_fps": analysis_fps,
-                "zones": [*clip.zones, BENCH_ZONE],
-                "rules": [*clip.rules, BENCH_RULE],
-            }
-        )
+        camera: dict[str, Any] = {
+            "id": f"bench-{i + 1:03d}",
+            "source": {"url": str(clip.path)},
+            "analysis_fps": analysis_fps,
+            "zones": [*clip.zones, BENCH_ZONE],
+            "rules": [*clip.rules, BENCH_RULE],
+        }
+        if cue_fps is not None:
+            camera["scene"] = {"cue_fps": cue_fps}
+        cameras.append(camera)
     doc = {"version": 1, "site": {"name": "bench"}, "cameras": cameras}
     return parse_site_config(doc, "<bench>")
 
@@ -479,13 +491,15 @@ def run_mode(
     decode_cpu_s_per_frame: float,
     journal_path: Path,
     tracker_factory: Callable[[], ByteTracker] | None = None,
-    overlap: bool = False,
+    pipelined: bool | None = None,
 ) -> dict[str, Any]:
     """Run every stream's frames through an :class:`Engine`; return the measured figures.
 
     ``mode == "engine"``: one detector call per time step with every stream's frame (at most
     ``batch``). ``mode == "baseline"``: one call per frame, stream after stream.
-    ``overlap``: the prototype of :func:`_overlapped` (detection in a second thread).
+    ``pipelined``: through the live runtime's :class:`DetectAnalyse` (detection and analysis
+    in two threads), else :meth:`Engine.process_batch` call after call in this thread;
+    default: pipelined for the engine, not for the baseline.
 
     The first steps (a fifth of the run, at most one second of video) warm the engine up
     untimed: onnxruntime plans each input shape on its first run, and each camera builds its
@@ -510,13 +524,16 @@ def run_mode(
     for n in sorted({len(c) for c in calls}):  # any call size the warm-up did not see
         detector.detect_batch([f.image for _, f in calls[0][:1]] * n)
 
+    if pipelined is None:
+        pipelined = mode == "engine"
     latencies: list[float] = []
     n_alerts = 0
     before = clock.snapshot()
     eng0 = dict(engine.timings)
+    cues0 = sum(c.cue_updates for c in engine.cameras.values())
     cpu0, t0 = time.process_time(), time.perf_counter()
-    if overlap:
-        n_alerts = _overlapped(engine, detector, calls, journal, latencies)
+    if pipelined:
+        n_alerts = _pipelined(engine, calls, journal, latencies)
     else:
         for call in calls:
             handed = time.perf_counter()
@@ -524,10 +541,9 @@ def run_mode(
             n_alerts += len(alerts)
             latencies.extend(journal.done[a.id] - handed for a in alerts)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    cue_updates = sum(c.cue_updates for c in engine.cameras.values()) - cues0
 
     spent = {k: v - eng0.get(k, 0.0) for k, v in engine.timings.items()}
-    if overlap:  # process_detections does not time the detector: its own timings do
-        spent["detect"] = sum(clock.snapshot().values()) - sum(before.values())
     det = clock.stages(before, spent["detect"], [[f for _, f in c] for c in calls])
     frames = sum(len(c) for c in calls)
     stage_s = {
@@ -546,8 +562,10 @@ def run_mode(
     journaled = journal.count("alert")
     return {
         "mode": mode,
+        "pipelined": pipelined,
         "streams": n_streams,
         "frames": frames,
+        "scene_cue_share": round(cue_updates / frames, 3),
         "warmup_frames": sum(len(c) for c in warm),
         "detector_calls": len(calls),
         "mean_batch": round(frames / len(calls), 2),
@@ -599,45 +617,30 @@ def engine_state_mb(
     return round(max(0, kept) / 2**20 / len(streams), 2)
 
 
-def _overlapped(
+def _pipelined(
     engine: Engine,
-    detector: OnnxDetector,
     calls: list[list[tuple[str, Frame]]],
     journal: TimedJournal,
     latencies: list[float],
 ) -> int:
-    """Prototype: detect call ``j + 1`` in a thread while this one tracks, rules, journals ``j``.
+    """Run ``calls`` through the live runtime's :class:`DetectAnalyse`; return the alerts.
 
-    onnxruntime, OpenCV and numpy release the GIL, so detection and the Python stages
-    (tracking, scene, rules, journal) can use two cores. Returns the number of alerts.
+    The detection thread takes the next call as soon as it is free, as it takes the pending
+    frames of the cameras live; latency runs from that moment to the alert's commit.
     """
-    ready: queue.Queue[tuple[list[tuple[str, Frame]], list[Detections], float] | None]
-    ready = queue.Queue(maxsize=2)
-    failed: list[BaseException] = []
-
-    def detect_all() -> None:
-        try:
-            for call in calls:
-                handed = time.perf_counter()
-                ready.put((call, detector.detect_batch([f.image for _, f in call]), handed))
-        except BaseException as exc:  # re-raised in the caller's thread
-            failed.append(exc)
-        finally:
-            ready.put(None)
-
-    worker = threading.Thread(target=detect_all, name="bench-detect", daemon=True)
-    worker.start()
+    pending = iter(calls)
     n_alerts = 0
-    while (item := ready.get()) is not None:
-        call, dets, handed = item
-        alerts = engine.process_detections(
-            [(c, f, d) for (c, f), d in zip(call, dets, strict=True)]
-        )
+
+    def analysed(handed: float, _items: object, alerts: list[Any]) -> None:
+        nonlocal n_alerts
         n_alerts += len(alerts)
         latencies.extend(journal.done[a.id] - handed for a in alerts)
-    worker.join()
-    if failed:
-        raise failed[0]
+
+    pipe = DetectAnalyse(engine, lambda: next(pending, None), on_analysed=analysed)
+    pipe.start()
+    pipe.join()
+    if pipe.failed:
+        raise BenchError(f"{pipe.failed} batch(es) failed in the pipeline (see the log)")
     return n_alerts
 
 
@@ -801,41 +804,50 @@ def sweep(detector: OnnxDetector, images: list[NDArray[np.uint8]]) -> dict[str, 
     }
 
 
-VARIANTS: tuple[tuple[str, bool, int, bool], ...] = (
-    # name, overlap, intra-op threads (0 = onnxruntime's default), spinning
-    ("engine, no spin", False, 0, False),
-    ("overlap, 1 thread, no spin", True, 1, False),
-    ("overlap, default threads, no spin", True, 0, False),
+VARIANTS: tuple[tuple[str, bool, str, bool, float | None], ...] = (
+    # name, pipelined, intra-op threads ("product": the product's default, "onnxruntime": its
+    # own default, "cores-1": one less than the usable cores), spinning, scene.cue_fps (None =
+    # the site default, 0 = every frame)
+    ("one thread (process_batch loop)", False, "product", False, None),
+    ("scene cues on every frame", True, "product", False, 0.0),
+    ("onnxruntime default threads, spinning", True, "onnxruntime", True, None),
+    ("intra-op threads = cores - 1, no spin", True, "cores-1", False, None),
 )
-"""Engine variants measured by the sweep at the largest stream count (prototypes)."""
+"""Engine variants measured by the sweep at the largest stream count: the engine with one
+change each, to show what that change brings."""
 
 
 def engine_variants(
     s: BenchSettings,
-    site: SiteConfig,
+    clips: Sequence[DecodedClip],
     streams: dict[str, list[Frame]],
     dec: float,
     dec_cpu: float,
     work: Path,
     reference: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The engine with other onnxruntime settings, and with detection overlapped.
+    """The engine with one change each (see :data:`VARIANTS`), at ``reference``'s streams.
 
-    Each variant has its own detector (its own session); ``ratio_to_baseline`` compares with
-    the baseline of ``reference`` (the same stream count).
+    Each variant has its own detector (its own session) and runs ``min(repeats, 3)`` tries;
+    ``ratio_to_baseline`` compares with the baseline of ``reference``.
     """
     out: list[dict[str, Any]] = []
-    for name, overlap, threads, spinning in VARIANTS:
-        detector = OnnxDetector(s.model, adapter=s.adapter)
-        detector.session = _session(detector.info.path, threads, spinning)
+    n = reference["streams"]
+    for name, pipelined, threads, spinning, cue_fps in VARIANTS:
+        intra_op = {"product": None, "onnxruntime": -1, "cores-1": max(1, usable_cpus() - 1)}
+        detector = OnnxDetector(
+            s.model, adapter=s.adapter, intra_op_threads=intra_op[threads], spinning=spinning
+        )
+        site = bench_site(clips, n, s.analysis_fps, cue_fps)
         clock = DetectorClock(detector)
         tries = []
-        for k in range(s.repeats):
-            log.info("bench: variant %r, try %d/%d", name, k + 1, s.repeats)
+        n_tries = min(s.repeats, 3)
+        for k in range(n_tries):
+            log.info("bench: variant %r, try %d/%d", name, k + 1, n_tries)
             tries.append(
                 run_mode(
                     "engine", site, detector, clock, streams, s.batch, dec, dec_cpu,
-                    work / f"journal-variant-{len(out)}-{k}.db", overlap=overlap,
+                    work / f"journal-variant-{len(out)}-{k}.db", pipelined=pipelined,
                 )
             )  # fmt: skip
         clock.close()
@@ -844,9 +856,9 @@ def engine_variants(
         out.append(
             {
                 "name": name,
-                "overlap": overlap,
-                "intra_op_threads": threads or "default",
-                "spinning": spinning,
+                "pipelined": pipelined,
+                "session": detector.session_settings,
+                "scene_cue_fps": "site default" if cue_fps is None else cue_fps or "every frame",
                 "ratio_to_baseline": (
                     round(run["throughput_fps"] / base["throughput_fps"], 3) if base else None
                 ),
@@ -949,8 +961,10 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
     camera = {"id": "check", "source": {"url": "check.mp4"}, "analysis_fps": s.analysis_fps}
     parse_site_config({"version": 1, "site": {"name": "bench"}, "cameras": [camera]}, "bench")
     rss_start = rss_mb()
-    detector = OnnxDetector(s.model, adapter=s.adapter)
+    detector = OnnxDetector(s.model, adapter=s.adapter)  # the product's session options
     rss_model = rss_mb()
+    # the naive baseline: onnxruntime's default session (a thread per core, spinning)
+    naive = OnnxDetector(s.model, adapter=s.adapter, intra_op_threads=-1, spinning=True)
     per_stream = max(1, math.ceil(s.seconds * s.analysis_fps))
     clips = [decode_clip(p, s.analysis_fps, per_stream) for p in s.clips]
     memory = {
@@ -960,12 +974,14 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
         "decoder_mb_per_stream": decoder_memory_mb(s.clips[0], s.analysis_fps),
     }
     clock = DetectorClock(detector)
+    naive_clock = DetectorClock(naive)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     runs: list[dict[str, Any]] = []
     try:
         with _work_dir(s.work_dir) as work:
             for n in sorted(set(s.streams)):
                 site = bench_site(clips, n, s.analysis_fps)
+                naive_site = bench_site(clips, n, s.analysis_fps, cue_fps=0.0)
                 streams: dict[str, list[Frame]] = {}
                 decode_s = decode_cpu_s = 0.0
                 for i, cam in enumerate(site.cameras):
@@ -982,13 +998,14 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
                         log.info("bench: %d stream(s), %s, try %d/%d", n, mode, k + 1, s.repeats)
                         tries[mode].append(
                             run_mode(
-                                mode, site, detector, clock, streams,
-                                s.batch if mode == "engine" else 1, dec, dec_cpu,
+                                mode, site, detector, clock, streams, s.batch, dec, dec_cpu,
                                 work / f"journal-{mode}-{n}-{k}.db",
-                                tracker_factory=(
-                                    partial(SupervisionTracker, s.analysis_fps)
-                                    if mode == "baseline" else None
-                                ),
+                            )
+                            if mode == "engine" else
+                            run_mode(
+                                mode, naive_site, naive, naive_clock, streams, 1, dec,
+                                dec_cpu, work / f"journal-{mode}-{n}-{k}.db",
+                                tracker_factory=partial(SupervisionTracker, s.analysis_fps),
                             )
                         )  # fmt: skip
                 row: dict[str, Any] = {"streams": n}
@@ -1009,10 +1026,11 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
                 log.info("bench: sweep")
                 sweep_result = sweep(detector, [f.image for f in clips[0].frames[:16]])
                 sweep_result["engine_variants"] = engine_variants(
-                    s, site, streams, dec, dec_cpu, work, runs[-1]
+                    s, clips, streams, dec, dec_cpu, work, runs[-1]
                 )
     finally:
         clock.close()
+        naive_clock.close()
     return {
         "schema": SCHEMA,
         "created_utc": started,
@@ -1024,6 +1042,11 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
             "input_size": list(detector.info.input_size),
             "fixed_batch_model": one_per_run(detector),
             "providers": detector.session.get_providers(),
+            "engine_session": detector.session_settings,
+            "baseline_session": naive.session_settings,
+            "engine_pipeline": "DetectAnalyse (detection and analysis threads, queue of 1)",
+            "engine_scene_cue_fps": site.cameras[0].scene.cue_fps,
+            "baseline_scene_cue_fps": "every frame",
             "streams": sorted(set(s.streams)),
             "seconds": s.seconds,
             "frames_per_stream": per_stream,
@@ -1075,6 +1098,15 @@ def format_report(result: dict[str, Any]) -> str:
         f"fixed batch: {st['fixed_batch_model']}), {st['analysis_fps']} fps analysed, "
         f"{st['seconds']} s per stream, batch {st['batch']}",
     ]
+    if "engine_session" in st:
+        es, bs = st["engine_session"], st["baseline_session"]
+        lines.append(
+            f"engine: {st['engine_pipeline']}, onnxruntime intra-op threads "
+            f"{es['intra_op_threads']}, spinning {'on' if es['spinning'] else 'off'}, scene "
+            f"cues at {st['engine_scene_cue_fps']} fps; baseline: one thread, onnxruntime "
+            f"intra-op threads {bs['intra_op_threads']}, spinning "
+            f"{'on' if bs['spinning'] else 'off'}, scene cues on every frame"
+        )
     for c in result["clips"]:
         lines.append(
             f"clip {Path(c['path']).name} {c['width']}x{c['height']}: decode "
@@ -1157,7 +1189,10 @@ def _format_sweep(sw: dict[str, Any]) -> list[str]:
     ]
     variants = sw.get("engine_variants") or []
     if variants:
-        lines += ["", f"engine variants at {variants[0]['run']['streams']} stream(s) (prototypes):"]
+        lines += [
+            "",
+            f"engine variants at {variants[0]['run']['streams']} stream(s) (one change each):",
+        ]
     for v in variants:
         r = v["run"]
         lines.append(

@@ -86,6 +86,24 @@ class ModelConfig(_Model):
     )
     confidence: float = Field(0.35, ge=0.0, le=1.0, description="Minimum detection score.")
     nms_iou: float = Field(0.5, gt=0.0, le=1.0, description="IoU threshold of NMS.")
+    intra_op_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description=(
+            "onnxruntime intra-op threads of the detector; 0 = automatic: the cores this "
+            "process may use (its CPU affinity, e.g. a container's cpuset). Lower it to leave "
+            "cores to other processes on the same machine (docs/dimensionnement.md)."
+        ),
+    )
+    spinning: bool = Field(
+        False,
+        description=(
+            "Let onnxruntime's threads spin (busy-wait) between runs. Off by default: spinning "
+            "threads take the cores the analysis thread and the decoders need, and under load "
+            "it doubled the inference time in the measurements (docs/dimensionnement.md)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_class_map(self) -> ModelConfig:
@@ -503,6 +521,36 @@ class ViewMonitorConfig(_Model):
     confirm_s: float = Field(2.0, gt=0.0, description="Time the view must differ before pausing.")
 
 
+class SceneConfig(_Model):
+    """Scene cues of a camera: the view-change monitor and the static-object background model.
+
+    Both follow slow changes (a view lost for seconds, an object left for tens of seconds),
+    so they need not see every analysed frame; the rules use the latest cue in between.
+    """
+
+    cue_fps: float = Field(
+        2.0,
+        ge=0.0,
+        le=25.0,
+        description=(
+            "Frames per second on which the scene cues are computed (view monitor, background "
+            "model of the abandoned-object rule); 0 = every analysed frame. At most the "
+            "analysis rate is used. Values between 0 and 1 are refused: the background model "
+            "credits at most 1 s between two updates."
+        ),
+    )
+
+    @field_validator("cue_fps")
+    @classmethod
+    def _cue_rate(cls, v: float) -> float:
+        if 0.0 < v < 1.0:
+            raise ValueError(
+                f"cue_fps {v} is too low: use 0 (every analysed frame) or at least 1 "
+                "(the background model credits at most 1 s between two updates)"
+            )
+        return v
+
+
 class CameraConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = ""
@@ -515,6 +563,10 @@ class CameraConfig(_Model):
         None, description="Perspective calibration; without it metric rules are approximate."
     )
     view_monitor: ViewMonitorConfig = Field(default_factory=ViewMonitorConfig)
+    scene: SceneConfig = Field(
+        default_factory=SceneConfig,
+        description="Rate of the scene cues (view monitor, static-object background model).",
+    )
     zones: list[ZoneConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
 
@@ -717,6 +769,7 @@ __all__ = [
     "ModelConfig",
     "ParamsError",
     "RuleConfig",
+    "SceneConfig",
     "SensCirculationRule",
     "SiteConfig",
     "SourceConfig",

@@ -7,6 +7,7 @@ The same engine serves live streams (:mod:`veilleur.runtime.pipeline`) and recor
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -58,6 +59,9 @@ class CameraAnalysis:
     static_objects: StaticObjectSource | None = None
     view: ViewSource | None = None
     rule_switches: dict[str, bool] = field(default_factory=dict)
+    cue_updates: int = 0
+    """Frames on which the scene cues were computed (``scene.cue_fps``; the others reuse them)."""
+    _cue_slot: float | None = None
 
     def __post_init__(self) -> None:
         self.enabled = self.camera.enabled
@@ -79,6 +83,21 @@ class CameraAnalysis:
         return self.rules
 
     def cues(self, frame: Frame) -> SceneCues:
+        """The scene cues for this frame: computed at ``scene.cue_fps``, else the latest.
+
+        Cues are computed on the first frame of each ``1 / cue_fps`` slot of stream time
+        (``floor(t · cue_fps)`` changes), so on average ``cue_fps`` times per second whatever
+        the analysis rate; a stream whose time goes back (a restarted file) starts afresh.
+        """
+        if self.view is None and self.static_objects is None:
+            return self.last_cues
+        rate = self.camera.scene.cue_fps
+        if rate > 0:
+            slot = math.floor(frame.t * rate)
+            if slot == self._cue_slot:
+                return self.last_cues
+            self._cue_slot = slot
+        self.cue_updates += 1
         view_ok = self.view.update(frame.image, frame.t) if self.view is not None else True
         static = (
             self.static_objects.update(frame.image, frame.t)
@@ -180,31 +199,46 @@ class Engine:
 
         Frames of one camera must come in time order, within and across calls. Frames of
         disabled cameras, and every frame while analysis is stopped, are not analysed.
+        The live runtime runs the two halves, :meth:`detect` and :meth:`process_detections`,
+        in two threads (:class:`~veilleur.runtime.pipeline.DetectAnalyse`).
         """
+        return self.process_detections(self.detect(items))
+
+    def analysed(self, camera_id: str) -> bool:
+        """Whether frames of this camera are analysed now (known, enabled, no global stop)."""
         with self._lock:
-            items = [
-                (c, f)
-                for c, f in items
-                if not self.analysis_stopped and c in self.cameras and self.cameras[c].enabled
-            ]
+            cam = self.cameras.get(camera_id)
+            return not self.analysis_stopped and cam is not None and cam.enabled
+
+    def detect(self, items: Sequence[tuple[str, Frame]]) -> list[tuple[str, Frame, Detections]]:
+        """Run the detector once on the frames that are analysed now (see :meth:`analysed`).
+
+        No detector call at all when none is (global stop, disabled cameras).
+        """
+        items = [(c, f) for c, f in items if self.analysed(c)]
         if not items:
             return []
         t0 = time.perf_counter()
         dets = self.detector.detect_batch([f.image for _, f in items])
         self.timings["detect"] += time.perf_counter() - t0
-        return self.process_detections([(c, f, d) for (c, f), d in zip(items, dets, strict=True)])
+        return [(c, f, d) for (c, f), d in zip(items, dets, strict=True)]
 
     def process_detections(self, items: Sequence[tuple[str, Frame, Detections]]) -> list[Alert]:
         """Track and apply rules to frames whose detections are already known (pixels).
 
         :meth:`process_batch` calls it after the detector; evaluation calls it directly with
-        ground-truth boxes to measure the analytics alone.
+        ground-truth boxes to measure the analytics alone. Frames of cameras that are no
+        longer analysed (stopped, disabled or removed since their detection ran in another
+        thread) are dropped.
         """
         alerts: list[Alert] = []
         with self._lock:
             now = self.clock() if self.clock is not None else None
             for camera_id, frame, d in items:
-                alerts.extend(self._analyse(self.cameras[camera_id], frame, d, now))
+                cam = self.cameras.get(camera_id)
+                if self.analysis_stopped or cam is None or not cam.enabled:
+                    continue
+                alerts.extend(self._analyse(cam, frame, d, now))
         t0 = time.perf_counter()
         for alert in alerts:
             self._emit(alert)

@@ -1,23 +1,182 @@
-"""Live wiring: one reader thread per camera, one inference thread batching across cameras.
+"""Live wiring: one reader thread per camera, a detection thread and an analysis thread.
 
 Readers keep only the newest frame of each camera (drop-oldest): analysis never lags behind
-the live stream. The inference thread takes the pending frame of every camera, runs them
-through the engine in one detector call, and sleeps briefly when no frame is waiting.
+the live stream. The detection thread takes the pending frame of every camera and runs them
+through the detector in one call; the analysis thread tracks, computes scene cues, applies
+the rules and journals the alerts of that batch while the detector already works on the
+next one (:class:`DetectAnalyse`). onnxruntime, OpenCV and numpy release the GIL, so the two
+use two cores. A queue of one batch joins them: latency stays bounded (a batch waits for at
+most one batch being analysed) and frames never pile up.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from veilleur.runtime.config import CameraConfig, SiteConfig
+from veilleur.runtime.core.alerts import Alert
+from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.engine import ConfigChange, Engine, camera_source
 from veilleur.runtime.ingest.video import Frame, SourceError, StreamStatus, read_file, read_stream
 
 log = logging.getLogger(__name__)
+
+Batch = Sequence[tuple[str, Frame]]
+"""Frames of several cameras (camera id, frame), detected in one call."""
+BatchSource = Callable[[], Batch | None]
+"""Gives the next batch; an empty one when no frame is waiting yet, None when finished."""
+OnAnalysed = Callable[[float, Sequence[tuple[str, Frame, Detections]], list[Alert]], None]
+"""Called after each analysed batch with the time it was taken (``perf_counter``), its frames
+and detections, and its alerts (already journaled)."""
+
+
+@dataclass(frozen=True)
+class _Detected:
+    handed: float
+    items: list[tuple[str, Frame, Detections]]
+
+
+class DetectAnalyse:
+    """Detection in one thread, analysis in another, joined by a bounded queue.
+
+    The detection thread calls ``take`` for a batch, runs :meth:`Engine.detect` on it (no
+    detector call for cameras not analysed now: global stop, disabled cameras) and queues
+    the detections; the analysis thread runs :meth:`Engine.process_detections` on them.
+    Per camera, frames stay in order. A batch whose detection or analysis fails is logged
+    and counted in :attr:`failed`; both threads go on.
+
+    Used by :class:`LiveRuntime` and, on pre-decoded frames, by ``veilleur bench``: the
+    benchmark measures this class.
+
+    Args:
+        engine: the engine.
+        take: the batch source (see :data:`BatchSource`); called in the detection thread.
+        queue_size: detected batches that may wait for the analysis (1–2: more only adds
+            latency).
+        idle_s: sleep of the detection thread when no frame is waiting.
+        on_analysed: see :data:`OnAnalysed`; called in the analysis thread.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        take: BatchSource,
+        *,
+        queue_size: int = 1,
+        idle_s: float = 0.01,
+        on_analysed: OnAnalysed | None = None,
+    ) -> None:
+        if not 1 <= queue_size <= 2:
+            raise ValueError(f"queue_size must be 1 or 2, got {queue_size}")
+        self.engine = engine
+        self.take = take
+        self.idle_s = idle_s
+        self.on_analysed = on_analysed
+        self.detected = 0
+        """Detector calls made."""
+        self.batches = 0
+        """Batches analysed (tracked, ruled, journaled)."""
+        self.failed = 0
+        """Batches whose detection or analysis raised (logged)."""
+        self._queue: queue.Queue[_Detected | None] = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def start(self) -> None:
+        if self.running:
+            raise RuntimeError("the pipeline is already running")
+        self._stop.clear()
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._threads = [
+            threading.Thread(target=self._detect_loop, name="detection", daemon=True),
+            threading.Thread(target=self._analysis_loop, name="analysis", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End both threads (a batch waiting for analysis is dropped) and join them."""
+        self._stop.set()
+        self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for both threads (they end when ``take`` says finished, or on :meth:`stop`);
+        True when they have ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.running
+
+    def _put(self, item: _Detected | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _detect_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    batch = self.take()
+                except Exception:  # a failing source must not stop the analysis
+                    log.exception("taking the next frames failed")
+                    time.sleep(self.idle_s)
+                    continue
+                if batch is None:
+                    return
+                if not batch:
+                    time.sleep(self.idle_s)
+                    continue
+                handed = time.perf_counter()
+                try:
+                    items = self.engine.detect(batch)
+                except Exception:  # the next batch must still be detected
+                    self.failed += 1
+                    log.exception("detection failed on a batch of %d frame(s)", len(batch))
+                    continue
+                if not items:  # nothing analysed now: no detector call was made
+                    continue
+                self.detected += 1
+                if not self._put(_Detected(handed, items)):
+                    return
+        finally:
+            self._put(None)  # the end
+
+    def _analysis_loop(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return
+                continue
+            if item is None or self._stop.is_set():
+                return
+            try:
+                alerts = self.engine.process_detections(item.items)
+            except Exception:  # analysis of the next batches must go on
+                self.failed += 1
+                log.exception("analysis failed on a batch of %d frame(s)", len(item.items))
+                continue
+            self.batches += 1
+            if self.on_analysed is not None:
+                try:
+                    self.on_analysed(item.handed, item.items, alerts)
+                except Exception:
+                    log.exception("on_analysed callback failed")
 
 
 @dataclass
@@ -87,25 +246,35 @@ class LiveRuntime:
         self._worker_stops: dict[str, threading.Event] = {}
         self._worker_threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
-        self._infer_thread: threading.Thread | None = None
-        self.batches = 0
+        self.pipeline: DetectAnalyse | None = None
+        """Detection and analysis threads, while started."""
+        self._batches_before = 0
+        self._failed_before = 0
         for c in engine.config.cameras:
             if c.enabled:
                 self.workers[c.id] = CameraWorker(c, camera_source(config_path, c))
 
     @property
     def running(self) -> bool:
-        threads = [*self._worker_threads.values(), self._infer_thread]
-        return any(t is not None and t.is_alive() for t in threads)
+        workers = any(t.is_alive() for t in self._worker_threads.values())
+        return workers or (self.pipeline is not None and self.pipeline.running)
+
+    @property
+    def batches(self) -> int:
+        """Batches analysed since the runtime was created."""
+        return self._batches_before + (self.pipeline.batches if self.pipeline else 0)
+
+    @property
+    def failed_batches(self) -> int:
+        """Batches whose detection or analysis failed (logged; the runtime went on)."""
+        return self._failed_before + (self.pipeline.failed if self.pipeline else 0)
 
     def start(self) -> None:
         self._stop.clear()
         for cid in self.workers:
             self._start_worker(cid)
-        self._infer_thread = threading.Thread(
-            target=self._infer_loop, name="inference", daemon=True
-        )
-        self._infer_thread.start()
+        self.pipeline = DetectAnalyse(self.engine, self._take)
+        self.pipeline.start()
 
     def _start_worker(self, camera_id: str) -> None:
         w = self.workers[camera_id]
@@ -126,12 +295,16 @@ class LiveRuntime:
         self.workers.pop(camera_id, None)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """End the readers, the detection and the analysis threads, and join them."""
         self._stop.set()
-        for t in [*self._worker_threads.values(), self._infer_thread]:
-            if t is not None:
-                t.join(timeout)
+        if self.pipeline is not None:
+            self.pipeline.stop(timeout)
+            self._batches_before += self.pipeline.batches
+            self._failed_before += self.pipeline.failed
+        for t in self._worker_threads.values():
+            t.join(timeout)
         self._worker_threads = {}
-        self._infer_thread = None
+        self.pipeline = None
 
     def apply_config(self, config: SiteConfig, actor: str) -> ConfigChange:
         """Apply a new configuration; streams of untouched cameras keep running (no reconnect)."""
@@ -144,26 +317,19 @@ class LiveRuntime:
         for c in config.cameras:
             if c.enabled and c.id not in self.workers:
                 self.workers[c.id] = CameraWorker(c, camera_source(self.config_path, c))
-                if not self._stop.is_set() and self._infer_thread is not None:
+                if not self._stop.is_set() and self.pipeline is not None:
                     self._start_worker(c.id)
             elif c.id in self.workers:
                 self.workers[c.id].camera = c
         return change
 
-    def _infer_loop(self) -> None:
-        while not self._stop.is_set():
-            workers = list(self.workers.items())
-            batch = [(cid, f) for cid, w in workers if (f := w.take()) is not None]
-            if not batch:
-                if workers and all(w.finished for _cid, w in workers):
-                    return
-                time.sleep(0.01)
-                continue
-            try:
-                self.engine.process_batch(batch)
-                self.batches += 1
-            except Exception:  # analysis of other cameras must go on
-                log.exception("inference batch failed")
+    def _take(self) -> Batch | None:
+        """The pending frame of every camera; None once every (file) camera has finished."""
+        workers = list(self.workers.items())
+        batch = [(cid, f) for cid, w in workers if (f := w.take()) is not None]
+        if not batch and workers and all(w.finished for _cid, w in workers):
+            return None
+        return batch
 
 
 class _AnyEvent:

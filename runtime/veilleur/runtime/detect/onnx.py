@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,10 @@ __all__ = [
     "ModelError",
     "ModelInfo",
     "OnnxDetector",
+    "auto_intra_op_threads",
     "file_sha256",
     "read_sidecar",
+    "session_options",
 ]
 
 
@@ -183,6 +186,13 @@ class OnnxDetector:
         providers: execution providers by short name (``tensorrt``, ``cuda``, ``cpu``) or
             onnxruntime name, in order of preference; default CUDA when available, then CPU
             (see :func:`resolve_providers`).
+        intra_op_threads: onnxruntime intra-op threads; ``None`` or 0 = the cores this
+            process may use (:func:`auto_intra_op_threads`). A negative value keeps
+            onnxruntime's own default (its count of physical cores, which ignores the CPU
+            affinity of a container).
+        spinning: let onnxruntime's threads busy-wait between runs. Off by default: the live
+            runtime analyses batch ``j`` in another thread while the detector runs batch
+            ``j + 1``, and spinning threads would take the cores that analysis needs.
 
     Attributes:
         timings: accumulated seconds spent in ``preprocess``, ``inference`` and
@@ -200,6 +210,8 @@ class OnnxDetector:
         class_map_file: Path | str | None = None,
         expected_sha256: str | None = None,
         providers: list[str] | None = None,
+        intra_op_threads: int | None = None,
+        spinning: bool = False,
     ) -> None:
         path = Path(path)
         if not path.is_file():
@@ -217,8 +229,12 @@ class OnnxDetector:
                 "the model file was changed. Refusing to load it."
             )
         providers = resolve_providers(providers, ort.get_available_providers())
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
+        opts = session_options(intra_op_threads, spinning)
+        self.session_settings: dict[str, Any] = {
+            "intra_op_threads": opts.intra_op_num_threads or "onnxruntime default",
+            "spinning": spinning,
+        }
+        """The session's threading options, for health and benchmarks."""
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception as exc:  # onnxruntime raises several unrelated exception types
@@ -404,6 +420,36 @@ class OnnxDetector:
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         idx = nms(boxes, conf, tax, self.nms_iou)
         return Detections.from_arrays(boxes[idx], conf[idx], tax[idx])
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_intra_op_threads() -> int:
+    """Default intra-op threads: the usable cores (CPU affinity), at least 1.
+
+    Measured with the overlapped live pipeline on 2 vCPU (docs/dimensionnement.md): without
+    spinning, threads on every core let inference use the time the analysis thread leaves
+    free; one core less caps the detector at one core while the analysis needs about half a
+    core, and gave lower throughput.
+    """
+    return max(1, usable_cpus())
+
+
+def session_options(intra_op_threads: int | None = None, spinning: bool = False) -> Any:
+    """onnxruntime session options of the product detector (see :class:`OnnxDetector`)."""
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    threads = intra_op_threads or auto_intra_op_threads()
+    if threads > 0:  # negative: onnxruntime's default
+        opts.intra_op_num_threads = threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return opts
 
 
 PROVIDER_NAMES = {
