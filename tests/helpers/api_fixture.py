@@ -97,6 +97,7 @@ def serve_auth(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
         "--log-file", str(tmp_path / "logs" / "veilleur.log"),
         "--backup-dir", str(tmp_path / "sauvegardes"),
         "--retention", str(tmp_path / "conservation.yaml"),
+        "--snapshots", str(tmp_path / "cliches"),
     ]  # fmt: skip
     env = {**os.environ, "VEILLEUR_ADMIN_PASSWORD_FILE": str(secret)}
     return args, env

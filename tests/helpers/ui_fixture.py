@@ -1,22 +1,19 @@
 """The operator interface's test world: the real service under uvicorn in a thread.
 
 A journal pre-filled with alerts, accounts of the three roles and a live runtime that is not
-started (no stream needed: the global stop and the switches act on its engine). Routes of the
-API contract that this checkout does not serve yet (site configuration, live frames, licences)
-are stood in for by small stubs with the contract's shapes, so the screens built on them are
-exercised; a stub is only added when the real route is missing.
+started (no stream needed: the global stop and the switches act on its engine); a few frames
+are analysed per camera so that the live view has pictures, boxes and counts.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +21,21 @@ import numpy as np
 import uvicorn
 import yaml
 from api_fixture import PASSWORDS, ROLES
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI
 from playwright.sync_api import Page
 from tests_helpers import sample_alert
 
 from veilleur.runtime.api.app import create_app
-from veilleur.runtime.api.security import Security, guard
+from veilleur.runtime.api.options import ServiceOptions
+from veilleur.runtime.api.security import Security
 from veilleur.runtime.auth.audit import AuditLog
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.auth.store import AccountStore
-from veilleur.runtime.config import SiteConfig, parse_site_config
+from veilleur.runtime.config import parse_site_config
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.engine import Engine
+from veilleur.runtime.ingest.video import Frame
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
 
@@ -187,99 +186,27 @@ def english_words(text: str) -> list[str]:
 
 
 class OnePerson:
+    """One person in the right half of any frame (so in the zones of the test site)."""
+
     def detect_batch(self, frames: list[Any]) -> list[Detections]:
-        return [Detections.from_arrays([[150, 20, 170, 90]], [0.9], [0]) for _ in frames]
+        out = []
+        for f in frames:
+            h, w = f.shape[:2]
+            out.append(
+                Detections.from_arrays([[0.62 * w, 0.28 * h, 0.69 * w, 0.61 * h]], [0.9], [0])
+            )
+        return out
 
 
-def _jpeg(width: int = 960, height: int = 540) -> bytes:
+def scene_frame(index: int, width: int = 960, height: int = 540) -> Frame:
+    """A gradient picture with a dark "person" where :class:`OnePerson` finds one."""
     import cv2
 
     y, x = np.mgrid[0:height, 0:width]
     img = np.stack([(x * 255 // width), (y * 255 // height), np.full_like(x, 90)], -1)
     img = img.astype(np.uint8)
-    cv2.rectangle(img, (600, 150), (660, 330), (40, 40, 200), -1)  # a "person"
-    ok, buf = cv2.imencode(".jpg", img)
-    assert ok
-    return bytes(buf)
-
-
-@dataclass
-class Stubs:
-    """What the stand-in routes of the contract received."""
-
-    site: dict[str, Any]
-    puts: list[dict[str, Any]] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-
-
-def contract_stubs(app: FastAPI, engine: Engine, stubs: Stubs) -> list[str]:
-    """Add the contract's routes that the app lacks; return their paths."""
-    paths = app.openapi()["paths"]
-    have = {(path, m.upper()) for path, ops in paths.items() for m in ops}
-    router = APIRouter()
-    added: list[str] = []
-    frame = _jpeg()
-
-    def missing(path: str, method: str) -> bool:
-        if (path, method) in have:
-            return False
-        added.append(f"{method} {path}")
-        return True
-
-    if missing("/api/v1/config", "GET"):
-
-        @router.get("/api/v1/config", **guard(Permission.CONFIG_READ))
-        def get_config() -> dict[str, Any]:
-            return {"config_version": engine.config_version, "site": stubs.site}
-
-    if missing("/api/v1/config", "PUT"):
-
-        @router.put("/api/v1/config", **guard(Permission.RULES_WRITE))
-        async def put_config(request: Request) -> dict[str, Any]:
-            body = await request.json()
-            try:
-                cfg: SiteConfig = parse_site_config(body)
-            except Exception as exc:
-                raise HTTPException(422, str(exc)) from None
-            stubs.puts.append(body)
-            stubs.site = body
-            return {"config_version": cfg.digest(), "added": [], "removed": [], "changed": []}
-
-    if missing("/api/v1/live/{camera_id}/frame.jpg", "GET"):
-
-        @router.get("/api/v1/live/{camera_id}/frame.jpg", **guard(Permission.STREAMS_VIEW))
-        def live_frame(camera_id: str) -> Response:
-            return Response(frame, media_type="image/jpeg")
-
-    if missing("/api/v1/live/{camera_id}/overlay", "GET"):
-
-        @router.get("/api/v1/live/{camera_id}/overlay", **guard(Permission.STREAMS_VIEW))
-        def live_overlay(camera_id: str) -> dict[str, Any]:
-            cam = next(c for c in stubs.site["cameras"] if c["id"] == camera_id)
-            return {
-                "t": time.time(),
-                "width": 960,
-                "height": 540,
-                "detections": [
-                    {
-                        "box": [600, 150, 660, 330],
-                        "class_name": "person",
-                        "track_id": 7,
-                        "confidence": 0.91,
-                    }
-                ],
-                "zones": cam.get("zones", []),
-                "counts": {z["id"]: 1 for z in cam.get("zones", []) if z["kind"] == "polygon"},
-            }
-
-    if missing("/api/v1/licences", "GET"):
-
-        @router.get("/api/v1/licences", **guard(Permission.SYSTEM_READ))
-        def licences() -> dict[str, int]:
-            return {"max_streams": 4, "active_streams": 2}
-
-    app.include_router(router)
-    return added
+    cv2.rectangle(img, (600, 150), (660, 330), (40, 40, 200), -1)
+    return Frame(index=index, t=index * 0.2, image=img)
 
 
 @dataclass
@@ -289,8 +216,6 @@ class UiWorld:
     engine: Engine
     accounts: AccountStore
     audit: AuditLog
-    stubs: Stubs
-    stubbed: list[str]
 
     def session_cookie(self, login: str) -> dict[str, Any]:
         token = self.accounts.open_session(self.accounts.get_user(login).id).token
@@ -323,23 +248,25 @@ def build_ui_app(tmp_path: Path) -> tuple[FastAPI, UiWorld]:
     for login, role in ROLES.items():
         groups = () if login == "admin" else ("operateurs",)
         accounts.create_user(login, role, PASSWORDS[login], created_by="test", groups_=groups)
-    kwargs: dict[str, Any] = {"security": Security(accounts, audit)}
-    if "options" in inspect.signature(create_app).parameters:  # the site-configuration API
-        from veilleur.runtime.api.options import ServiceOptions
-
-        (tmp_path / "sauvegardes").mkdir()  # GET /config/backups answers 500 without it
-        kwargs["options"] = ServiceOptions(
-            config_path=config_path,
-            backup_dir=tmp_path / "sauvegardes",
-            log_file=tmp_path / "logs" / "veilleur.log",
-            retention_file=tmp_path / "conservation.yaml",
-            licence_streams=4,
-            data_dirs=(tmp_path,),
-        )
-    app = create_app(journal, runtime, **kwargs)
-    stubs = Stubs(site=SITE)
-    stubbed = contract_stubs(app, engine, stubs)
-    world = UiWorld("", journal, engine, accounts, audit, stubs, stubbed)
+    options = ServiceOptions(
+        config_path=config_path,
+        backup_dir=tmp_path / "sauvegardes",
+        log_file=tmp_path / "logs" / "veilleur.log",
+        retention_file=tmp_path / "conservation.yaml",
+        licence_streams=4,
+        data_dirs=(tmp_path,),
+    )
+    app = create_app(journal, runtime, security=Security(accounts, audit), options=options)
+    # a few analysed frames per camera, so that the live view has pictures and boxes (the
+    # warm-up's own alerts are not journaled: the tests count the six above)
+    engine.journal = None
+    for i in range(3):
+        engine.process_detections(
+            [(cid, f, OnePerson().detect_batch([f.image])[0])
+             for cid in ("cam-a", "cam-b") for f in (scene_frame(i),)]
+        )  # fmt: skip
+    engine.journal = journal
+    world = UiWorld("", journal, engine, accounts, audit)
     return app, world
 
 

@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 from api_fixture import ApiWorld, build_world
@@ -15,7 +17,8 @@ from tests_helpers import sample_alert, write_clip
 from veilleur.runtime.api.options import ServiceOptions
 from veilleur.runtime.config import load_site_config
 from veilleur.runtime.core.detections import Detections
-from veilleur.runtime.engine import Engine
+from veilleur.runtime.engine import Engine, replay
+from veilleur.runtime.evidence.snapshots import SnapshotStore
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.ops.applog import setup_app_logging
 from veilleur.runtime.pipeline import LiveRuntime
@@ -255,3 +258,44 @@ def test_composite_rules_round_trip_with_et_ou_non(site_world):
     assert load_site_config(config).camera("cam-a").rules[-1].id == "combo"
     again = world.get("/api/v1/config", "admin").json()["site"]["cameras"][0]["rules"][-1]
     assert again["when"] == {"and": ["intrus", {"not": "rapide"}]}
+
+
+@pytest.mark.req("EX-040", "EX-042", "EX-075", "EX-104", "EX-024")
+def test_live_frame_overlay_and_alert_snapshot(tmp_path: Path):
+    write_clip(tmp_path / "a.mp4", seconds=3)
+    config = tmp_path / "site.yaml"
+    doc = {"version": 1, "site": {"name": "Essai"}, "cameras": [camera("cam-a"), camera("cam-b")]}
+    config.write_text(yaml.safe_dump(doc))
+    journal = Journal(tmp_path / "journal.db")
+    snaps = SnapshotStore(tmp_path / "cliches")
+    engine = Engine(
+        load_site_config(config), OnePerson(), "0" * 64, journal=journal, snapshots=snaps
+    )
+    runtime = LiveRuntime(engine, config)
+    options = ServiceOptions(config_path=config, snapshot_dir=tmp_path / "cliches")
+    world = build_world(tmp_path, journal, runtime, cameras=("cam-a",), options=options)
+    assert world.get("/api/v1/live/cam-a/frame.jpg", "standard").status_code == 404  # nothing yet
+    replay(engine, tmp_path / "a.mp4", "cam-a")
+    r = world.get("/api/v1/live/cam-a/frame.jpg", "standard")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    img = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert img.shape == (120, 160, 3)
+    ov = world.get("/api/v1/live/cam-a/overlay", "standard").json()
+    assert (ov["width"], ov["height"]) == (160, 120)
+    assert ov["detections"][0]["class_name"] == "person" and ov["detections"][0]["track_id"] == 1
+    assert ov["detections"][0]["label_fr"] == "personne"
+    assert ov["zones"][0]["id"] == "z" and ov["counts"] == {"z": 1}
+    # cam-b is outside the standard user's profile; an unknown camera is 404
+    assert world.get("/api/v1/live/cam-b/overlay", "standard").status_code == 403
+    assert world.get("/api/v1/live/cam-z/overlay", "admin").status_code == 404
+    for _ in range(5):
+        world.get("/api/v1/live/cam-a/frame.jpg", "standard")
+    views = [e for e in world.audit.list(limit=50) if e["details"].get("video") == "direct"]
+    assert len(views) == 1 and views[0]["camera_id"] == "cam-a"  # once per 5 minutes
+
+    alert = journal.list("alert")[0]
+    r = world.get(f"/api/v1/alerts/{alert['id']}/snapshot.jpg", "standard")
+    assert r.status_code == 200 and r.content[:2] == b"\xff\xd8"
+    (tmp_path / "cliches" / alert["snapshot"]["path"]).write_bytes(r.content[:-20])
+    altered = world.get(f"/api/v1/alerts/{alert['id']}/snapshot.jpg", "standard")
+    assert altered.status_code == 409 and "modifié" in altered.json()["detail"]

@@ -46,6 +46,11 @@ def test_serve_analyses_a_file_source_and_answers(tmp_path: Path, shared_dir: Pa
             time.sleep(0.5)
         assert alerts["total"] >= 1, "no alert from the live pipeline within 120 s"
         assert alerts["items"][-1]["rule_id"] == "intrusion-zone"
+        first = alerts["items"][-1]
+        snap = httpx.get(f"{base}/api/v1/alerts/{first['id']}/snapshot.jpg", headers=h, timeout=5)
+        assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+        live = httpx.get(f"{base}/api/v1/live/cam-01/overlay", headers=h, timeout=5).json()
+        assert live["camera_id"] == "cam-01" and live["width"] > 0
         health = httpx.get(f"{base}/api/v1/health", headers=h, timeout=5).json()
         names = {c["name"] for c in health["components"]}
         assert {"journal", "camera:cam-01"} <= names

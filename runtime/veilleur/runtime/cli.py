@@ -149,8 +149,12 @@ def serve_cmd(
         Path | None, typer.Option(help="Retention policy YAML (set from the API).")
     ] = Path("var/conservation.yaml"),
     snapshots: Annotated[
-        Path | None, typer.Option(help="Folder of alert snapshots (retention applies).")
-    ] = None,
+        Path | None,
+        typer.Option(help="Folder of alert snapshots (EX-017; retention applies)."),
+    ] = Path("var/cliches"),
+    no_snapshots: Annotated[
+        bool, typer.Option("--no-snapshots", help="Journal alerts without snapshots.")
+    ] = False,
     licence_streams: Annotated[
         int | None, typer.Option(help="Streams analysed at once that the licence allows.")
     ] = None,
@@ -176,6 +180,7 @@ def serve_cmd(
     from veilleur.runtime.auth.passwords import PasswordPolicyError
     from veilleur.runtime.auth.roles import Role
     from veilleur.runtime.auth.store import AccountStore, AuthError
+    from veilleur.runtime.evidence.snapshots import SnapshotStore
     from veilleur.runtime.ops.applog import setup_app_logging
     from veilleur.runtime.ops.backup import BackupScheduler
     from veilleur.runtime.pipeline import LiveRuntime
@@ -214,7 +219,10 @@ def serve_cmd(
                 f"{config}: cameras.{cam.id}.source.url: file not found: {src}", EXIT_SOURCE
             )
     jr = Journal(journal)
-    engine = Engine(site, detector, detector.info.sha256, journal=jr)
+    if no_snapshots:
+        snapshots = None
+    store_snaps = SnapshotStore(snapshots) if snapshots is not None else None
+    engine = Engine(site, detector, detector.info.sha256, journal=jr, snapshots=store_snaps)
     runtime = LiveRuntime(engine, config)
     ldap = None
     if directory is not None:

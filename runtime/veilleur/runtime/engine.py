@@ -27,6 +27,8 @@ from veilleur.runtime.analytics.rules import BuildContext, RuleSet, static_cue_s
 from veilleur.runtime.config import CameraConfig, SiteConfig, resolve_path
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.evidence.render import ZoneShape
+from veilleur.runtime.evidence.snapshots import SnapshotStore
 from veilleur.runtime.ingest.video import Frame, read_file
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.notify.sinks import Notifier
@@ -59,6 +61,9 @@ class CameraAnalysis:
     static_objects: StaticObjectSource | None = None
     view: ViewSource | None = None
     rule_switches: dict[str, bool] = field(default_factory=dict)
+    last_frame: Frame | None = None
+    """The latest analysed frame (live view; a reference, not a copy)."""
+    last_analysed_utc: float | None = None
     cue_updates: int = 0
     """Frames on which the scene cues were computed (``scene.cue_fps``; the others reuse them)."""
     _cue_slot: float | None = None
@@ -174,8 +179,11 @@ class Engine:
         journal: Journal | None = None,
         notifiers: Sequence[Notifier] = (),
         clock: Clock | Literal["site"] | None = "site",
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         self.config = config
+        self.snapshots = snapshots
+        """Where alert snapshots go (EX-017, EX-104); None: no snapshot."""
         self.config_version = config.digest()
         self.detector = detector
         self.model_sha256 = model_sha256
@@ -231,19 +239,19 @@ class Engine:
         longer analysed (stopped, disabled or removed since their detection ran in another
         thread) are dropped.
         """
-        alerts: list[Alert] = []
+        raised: list[tuple[Alert, Frame, CameraConfig]] = []
         with self._lock:
             now = self.clock() if self.clock is not None else None
             for camera_id, frame, d in items:
                 cam = self.cameras.get(camera_id)
                 if self.analysis_stopped or cam is None or not cam.enabled:
                     continue
-                alerts.extend(self._analyse(cam, frame, d, now))
+                raised.extend((a, frame, cam.camera) for a in self._analyse(cam, frame, d, now))
         t0 = time.perf_counter()
-        for alert in alerts:
-            self._emit(alert)
+        for alert, frame, camera in raised:
+            self._emit(alert, frame, camera)
         self.timings["journal"] += time.perf_counter() - t0
-        return alerts
+        return [a for a, _f, _c in raised]
 
     def _analyse(
         self, cam: CameraAnalysis, frame: Frame, dets: Detections, now: datetime | None
@@ -254,6 +262,8 @@ class Engine:
         self.timings["track"] += t1 - t0
         cam.frames += 1
         cam.last_detections = tracked
+        cam.last_frame = frame
+        cam.last_analysed_utc = time.time()
         rules = cam.ensure_rules(frame)
         cues = cam.cues(frame)
         t2 = time.perf_counter()
@@ -281,8 +291,22 @@ class Engine:
             for hit in hits
         ]
 
-    def _emit(self, alert: Alert) -> None:
+    def _emit(
+        self, alert: Alert, frame: Frame | None = None, camera: CameraConfig | None = None
+    ) -> None:
         record = alert.to_dict()
+        if self.snapshots is not None and frame is not None:
+            # written before the alert is journaled, so the entry carries its hash; a failed
+            # snapshot never loses the alert (the entry says why it has none)
+            zones = tuple(
+                ZoneShape(z.id, z.kind, tuple((p[0], p[1]) for p in z.points))
+                for z in (camera.zones if camera is not None else [])
+            )
+            try:
+                record["snapshot"] = self.snapshots.save(record, frame.image, zones)
+            except Exception as exc:
+                log.exception("snapshot of alert %s failed", alert.id)
+                record["snapshot_error"] = str(exc)[:200]
         if self.journal is not None:
             self.journal.append("alert", record)
         for n in self.notifiers:
@@ -368,8 +392,18 @@ class Engine:
             )
             for k in change.removed:
                 del self.cameras[k]
-            for k in change.added + change.changed:
+            for k in change.added:
                 self.cameras[k] = CameraAnalysis(new[k])
+            for k in change.changed:
+                # a changed camera restarts its analysis; its run-time switches (EX-021) stay,
+                # for the rules it still has, and its on/off unless the file changed it
+                before = self.cameras[k]
+                fresh = CameraAnalysis(new[k])
+                kept = {r.id for r in new[k].rules}
+                fresh.rule_switches = {r: on for r, on in before.rule_switches.items() if r in kept}
+                if old[k].enabled == new[k].enabled:
+                    fresh.enabled = before.enabled
+                self.cameras[k] = fresh
             self.config = config
             self.config_version = config.digest()
             return change

@@ -24,6 +24,7 @@ from veilleur.runtime.api.routers import (
     auth,
     control,
     journal,
+    live,
     ops,
     site,
     system,
@@ -33,7 +34,7 @@ from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
 from veilleur.runtime.ui.routes import router as ui_router
 
-ROUTERS = (system, auth, alerts, journal, control, site, ops, audit, admin)
+ROUTERS = (system, auth, alerts, live, journal, control, site, ops, audit, admin)
 
 
 def create_app(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from veilleur.runtime.api.deps import JournalDep
 from veilleur.runtime.api.security import PrincipalDep, guard, require_camera, set_audit_details
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.auth.store import Principal
+from veilleur.runtime.evidence.snapshots import SnapshotError, SnapshotStore
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.journal.reviews import (
     MAX_COMMENT_CHARS,
@@ -186,3 +187,30 @@ def review(
         raise HTTPException(code, str(exc)) from None
     state = review_state(journal, alert_id).to_dict()
     return ReviewOut(written=len(written), state=ReviewStateOut(**state))
+
+
+@router.get(
+    "/{alert_id}/snapshot.jpg",
+    response_class=Response,
+    **guard(Permission.ALERTS_READ, audit="read"),
+)
+def snapshot(
+    alert_id: str, request: Request, journal: JournalDep, principal: PrincipalDep
+) -> Response:
+    """Le cliché de l'alerte (EX-104) : l'image du signalement avec ses boîtes et sa zone.
+    Refusé s'il a été modifié depuis l'alerte (son empreinte est au journal)."""
+    alert = _checked_alert(journal, alert_id, principal)
+    request.state.audit_camera = alert.get("camera_id")
+    set_audit_details(request, alert_id=alert_id, snapshot=True)
+    ref = alert.get("snapshot")
+    folder = request.app.state.options.snapshot_dir
+    if not isinstance(ref, dict) or folder is None:
+        why = alert.get("snapshot_error") or "pas de cliché pour cette alerte"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, why)
+    try:
+        data = SnapshotStore(folder).open(str(ref.get("path")), ref.get("sha256"))
+    except FileNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except SnapshotError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
