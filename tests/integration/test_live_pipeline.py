@@ -11,26 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
+from tests_helpers import write_clip
 
 from veilleur.runtime.config import parse_site_config
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.engine import Engine, replay
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
-
-
-def write_clip(path: Path, seconds: float, fps: int = 10) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        for i in range(int(seconds * fps)):
-            img = np.full((120, 160, 3), (i * 3) % 255, dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
 
 
 def site(*cams: str) -> Any:

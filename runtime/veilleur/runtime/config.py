@@ -662,7 +662,9 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _format_errors(source: str, err: ValidationError, what: str = "site configuration") -> str:
+def format_errors(source: str, err: ValidationError, what: str = "site configuration") -> str:
+    """The one formatting of validation errors of the runtime's YAML files: the file, then
+    one line per field (unknown fields called so)."""
     lines = [f"{source}: invalid {what} ({err.error_count()} error(s))"]
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(root)"
@@ -681,7 +683,7 @@ def parse_site_config(doc: Any, source: str = "<config>") -> SiteConfig:
     try:
         return SiteConfig.model_validate(doc)
     except ValidationError as err:
-        raise ConfigError(_format_errors(source, err)) from None
+        raise ConfigError(format_errors(source, err)) from None
 
 
 def load_site_config(path: Path | str) -> SiteConfig:
@@ -751,7 +753,7 @@ def load_params_section(path: Path | None, section: str, model: type[P]) -> P:
     try:
         return model.model_validate(values)
     except ValidationError as err:
-        raise ParamsError(_format_errors(str(path), err, f"{section!r} section")) from None
+        raise ParamsError(format_errors(str(path), err, f"{section!r} section")) from None
 
 
 def site_config_json_schema() -> dict[str, Any]:

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from veilleur.runtime.auth.roles import Role
 from veilleur.runtime.auth.store import LOGIN_RE, AuthError, LoginFailed
-from veilleur.runtime.config import ConfigError, read_yaml
+from veilleur.runtime.config import ConfigError, format_errors, read_yaml
 
 _RANK = {Role.STANDARD: 0, Role.ADVANCED: 1, Role.ADMIN: 2}
 
@@ -74,9 +74,7 @@ def load_directory_config(path: Path | str) -> DirectoryConfig:
     try:
         cfg = DirectoryConfig.model_validate(doc or {})
     except ValidationError as err:
-        lines = [f"{path}: invalid directory configuration ({err.error_count()} error(s))"]
-        lines += [f"  - {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(format_errors(str(path), err, "directory configuration")) from None
     if "{login}" not in cfg.user_dn_template:
         raise ConfigError(f"{path}: user_dn_template must contain {{login}}")
     return cfg

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, false, func, or_, select
 
-from veilleur.runtime.config import ConfigError, _format_errors, read_yaml
+from veilleur.runtime.config import ConfigError, format_errors, read_yaml
 from veilleur.runtime.journal.repository import Journal, entries
 
 ENTRY_KINDS = ("alert", "review", "control", "audit")
@@ -80,7 +80,7 @@ def load_policy(path: Path | str) -> RetentionPolicy:
     try:
         return RetentionPolicy.model_validate(doc)
     except ValidationError as err:
-        raise ConfigError(_format_errors(str(path), err, "retention policy")) from None
+        raise ConfigError(format_errors(str(path), err, "retention policy")) from None
 
 
 def _iso(t: datetime) -> str:
