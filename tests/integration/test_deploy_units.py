@@ -5,6 +5,7 @@ is accepted by the real CLI (the backup and purge ones are even run on real file
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shlex
 import shutil
@@ -213,6 +214,7 @@ def write_site(root: Path) -> Path:
 def test_backup_and_purge_units_commands_run_on_real_files(tmp_path: Path) -> None:
     from tests_helpers import sample_alert
 
+    from veilleur.runtime.auth.audit import AuditLog
     from veilleur.runtime.journal.repository import Journal
 
     env = {
@@ -222,14 +224,18 @@ def test_backup_and_purge_units_commands_run_on_real_files(tmp_path: Path) -> No
         "VEILLEUR_JOURNAL": str(tmp_path / "journal.db"),
         "VEILLEUR_RETENTION_POLICY": str(tmp_path / "etc" / "retention.yaml"),
         "VEILLEUR_SNAPSHOTS": str(tmp_path / "snapshots"),
+        "VEILLEUR_AUDIT": str(tmp_path / "audit.db"),
     }
-    (tmp_path / "etc" / "retention.yaml").write_text("alert: 30\n")
+    (tmp_path / "etc" / "retention.yaml").write_text("alert: 30\naudit: 365\n")
     Journal(env["VEILLEUR_JOURNAL"]).append("alert", sample_alert(1))
+    AuditLog(env["VEILLEUR_AUDIT"]).record("login", actor="agent")
     for name in ("veilleur-backup.service", "veilleur-purge.service"):
         argv = exec_argv(parse_unit(DEPLOY / "systemd" / name), env)
         for _ in range(3):
             r = subprocess.run([VEILLEUR, *argv[1:]], capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, (name, r.stdout, r.stderr)
+            if name == "veilleur-purge.service":
+                assert json.loads(r.stdout)["audit"]["audit"] == 0  # recent: kept
     assert len(list((tmp_path / "backups").glob("veilleur-config-*.tar.gz"))) == 2
 
 

@@ -410,8 +410,12 @@ def journal_purge(
     snapshots: Annotated[
         Path | None, typer.Option(help="Folder of snapshot images to purge too.")
     ] = None,
+    audit: Annotated[
+        str | None, typer.Option(help="Audit log (path or URL) to purge too (its own period).")
+    ] = None,
 ) -> None:
-    """Delete what the retention policy says has expired (EX-043); print the counts as JSON."""
+    """Delete what the retention policy says has expired (EX-043, EX-044); print the counts
+    as JSON (the audit log's under ``audit``)."""
     from datetime import UTC, datetime
 
     from veilleur.runtime.journal.retention import load_policy, purge
@@ -423,14 +427,18 @@ def journal_purge(
     if not actor.strip():
         raise _fail("--actor: l'auteur de la purge est obligatoire", EXIT_CONFIG)
     jr = _existing_journal(journal)
+    aj = _existing_journal(audit) if audit else None
+    now = datetime.now(UTC)
     try:
-        report = purge(jr, pol, datetime.now(UTC), actor.strip(), snapshot_dir=snapshots)
+        report = purge(jr, pol, now, actor.strip(), snapshot_dir=snapshots)
+        audit_report = purge(aj, pol, now, actor.strip()) if aj is not None else None
     except ValueError as exc:  # a concurrent purge changed the oldest entries
         raise _fail(str(exc), 1) from None
     entry = report.entry
     typer.echo(
         json.dumps(
             {
+                "audit": None if audit_report is None else audit_report.counts,
                 "deleted": report.deleted,
                 "counts": report.counts,
                 "cutoffs": report.cutoffs,
