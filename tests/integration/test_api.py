@@ -287,3 +287,23 @@ def test_validation_errors_are_in_french_and_name_the_field(world: ApiWorld):
     )
     assert r.status_code == 422 and "JSON illisible" in r.json()["detail"]
     assert world.get("/api/v1/nulle-part", "standard").json()["detail"] == "ressource introuvable"
+
+
+@pytest.mark.req("EX-025")
+def test_detector_health_says_model_providers_and_failures():
+    from types import SimpleNamespace
+
+    from veilleur.runtime.api.routers.system import detector_health
+
+    session = SimpleNamespace(get_providers=lambda: ["CPUExecutionProvider"])
+    engine = SimpleNamespace(model_sha256="ab" * 32, detector=SimpleNamespace(session=session))
+    running = SimpleNamespace(running=True)
+    rt = SimpleNamespace(engine=engine, failed_batches=0, pipeline=running, workers={})
+    ok = detector_health(rt)  # type: ignore[arg-type]
+    assert (ok.level, ok.reason) == ("vert", "modèle abababababab…, exécution CPU")
+    rt.failed_batches = 3
+    assert detector_health(rt).level == "jaune"  # type: ignore[arg-type]
+    assert "3 lot(s) en échec" in detector_health(rt).reason  # type: ignore[arg-type]
+    rt.pipeline = SimpleNamespace(running=False)
+    rt.workers = {"cam": SimpleNamespace(finished=False)}
+    assert detector_health(rt).level == "rouge"  # type: ignore[arg-type]

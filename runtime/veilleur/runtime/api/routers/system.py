@@ -53,6 +53,28 @@ def _clock() -> ClockStatus:
     return _clock_cache[0][1]
 
 
+def detector_health(runtime: LiveRuntime) -> ComponentHealth:
+    """The detector: its model and execution providers; yellow after failed batches, red when
+    the pipeline should run and does not."""
+    engine = runtime.engine
+    session = getattr(engine.detector, "session", None)
+    providers = session.get_providers() if session is not None else []
+    where = ", ".join(p.removesuffix("ExecutionProvider") for p in providers) or "?"
+    reason = f"modèle {engine.model_sha256[:12]}…, exécution {where}"
+    failed = runtime.failed_batches
+    sources_left = any(not w.finished for w in runtime.workers.values())
+    if runtime.pipeline is not None and not runtime.pipeline.running and sources_left:
+        return ComponentHealth(
+            name="detecteur",
+            level="rouge",
+            reason="détection et analyse arrêtées : voir le journal",
+        )
+    if failed:
+        reason += f" ; {failed} lot(s) en échec depuis le démarrage (voir le journal applicatif)"
+        return ComponentHealth(name="detecteur", level="jaune", reason=reason)
+    return ComponentHealth(name="detecteur", level="vert", reason=reason)
+
+
 def component_health(
     journal: Journal,
     runtime: LiveRuntime | None,
@@ -81,6 +103,7 @@ def component_health(
             else:
                 reason = w.status.last_error or "flux non connecté"
                 comps.append(ComponentHealth(name=f"camera:{cid}", level="rouge", reason=reason))
+        comps.append(detector_health(runtime))
         state = runtime.engine.state()
         if state["analysis_stopped"]:
             comps.append(
