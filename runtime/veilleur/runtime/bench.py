@@ -43,6 +43,7 @@ import logging
 import math
 import os
 import platform
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -130,6 +131,8 @@ class BenchSettings:
         work_dir: where journals go (a temporary folder, removed after, when None).
         repeats: tries per stream count and mode, interleaved; the fastest one is reported.
         clips_origin: how the clips were made, for the record (e.g. the synthetic settings).
+        switch_interval_ms: see :class:`~veilleur.runtime.pipeline.DetectAnalyse`; restored
+            after each engine try, so the baseline runs with the interpreter's default.
     """
 
     model: Path
@@ -144,6 +147,8 @@ class BenchSettings:
     work_dir: Path | None = None
     repeats: int = 3
     clips_origin: str = "given"
+    switch_interval_ms: float | None = None
+    """GIL switch interval of the engine's pipeline (None: the interpreter's, 5 ms)."""
 
 
 @dataclass
@@ -492,6 +497,7 @@ def run_mode(
     journal_path: Path,
     tracker_factory: Callable[[], ByteTracker] | None = None,
     pipelined: bool | None = None,
+    switch_interval_ms: float | None = None,
 ) -> dict[str, Any]:
     """Run every stream's frames through an :class:`Engine`; return the measured figures.
 
@@ -533,7 +539,7 @@ def run_mode(
     cues0 = sum(c.cue_updates for c in engine.cameras.values())
     cpu0, t0 = time.process_time(), time.perf_counter()
     if pipelined:
-        n_alerts = _pipelined(engine, calls, journal, latencies)
+        n_alerts = _pipelined(engine, calls, journal, latencies, switch_interval_ms)
     else:
         for call in calls:
             handed = time.perf_counter()
@@ -622,6 +628,7 @@ def _pipelined(
     calls: list[list[tuple[str, Frame]]],
     journal: TimedJournal,
     latencies: list[float],
+    switch_interval_ms: float | None = None,
 ) -> int:
     """Run ``calls`` through the live runtime's :class:`DetectAnalyse`; return the alerts.
 
@@ -636,9 +643,18 @@ def _pipelined(
         n_alerts += len(alerts)
         latencies.extend(journal.done[a.id] - handed for a in alerts)
 
-    pipe = DetectAnalyse(engine, lambda: next(pending, None), on_analysed=analysed)
-    pipe.start()
-    pipe.join()
+    before = sys.getswitchinterval()
+    pipe = DetectAnalyse(
+        engine,
+        lambda: next(pending, None),
+        on_analysed=analysed,
+        switch_interval_s=None if switch_interval_ms is None else switch_interval_ms / 1000,
+    )
+    try:
+        pipe.start()
+        pipe.join()
+    finally:
+        sys.setswitchinterval(before)
     if pipe.failed:
         raise BenchError(f"{pipe.failed} batch(es) failed in the pipeline (see the log)")
     return n_alerts
@@ -1000,6 +1016,7 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
                             run_mode(
                                 mode, site, detector, clock, streams, s.batch, dec, dec_cpu,
                                 work / f"journal-{mode}-{n}-{k}.db",
+                                switch_interval_ms=s.switch_interval_ms,
                             )
                             if mode == "engine" else
                             run_mode(
@@ -1045,6 +1062,11 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
             "engine_session": detector.session_settings,
             "baseline_session": naive.session_settings,
             "engine_pipeline": "DetectAnalyse (detection and analysis threads, queue of 1)",
+            "engine_switch_interval_ms": (
+                s.switch_interval_ms
+                if s.switch_interval_ms is not None
+                else round(sys.getswitchinterval() * 1000, 3)
+            ),
             "engine_scene_cue_fps": site.cameras[0].scene.cue_fps,
             "baseline_scene_cue_fps": "every frame",
             "streams": sorted(set(s.streams)),

@@ -298,6 +298,10 @@ def bench_cmd(
         Path | None, typer.Option(help="Keep generated clips and journals here.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result as JSON here.")] = None,
+    switch_interval_ms: Annotated[
+        float | None,
+        typer.Option(help="GIL switch interval of the engine's threads, ms (default: 5)."),
+    ] = None,
 ) -> None:
     """Measure streams × fps, per-stage time and alert latency against a naive baseline."""
     import tempfile
@@ -336,6 +340,7 @@ def bench_cmd(
                 sweep=sweep,
                 work_dir=work_dir,
                 repeats=repeats,
+                switch_interval_ms=switch_interval_ms,
                 clips_origin=(
                     f"{synthetic} synthetic clip(s): {SYNTHETIC_ORIGIN}"
                     + (f", plus {len(clip)} given" if clip else "")

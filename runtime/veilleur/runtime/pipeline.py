@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -61,6 +62,8 @@ class DetectAnalyse:
             latency).
         idle_s: sleep of the detection thread when no frame is waiting.
         on_analysed: see :data:`OnAnalysed`; called in the analysis thread.
+        switch_interval_s: when set, the interpreter's GIL switch interval at start (see
+            ``sys.setswitchinterval``); None leaves it as it is.
     """
 
     def __init__(
@@ -71,12 +74,14 @@ class DetectAnalyse:
         queue_size: int = 1,
         idle_s: float = 0.01,
         on_analysed: OnAnalysed | None = None,
+        switch_interval_s: float | None = None,
     ) -> None:
         if not 1 <= queue_size <= 2:
             raise ValueError(f"queue_size must be 1 or 2, got {queue_size}")
         self.engine = engine
         self.take = take
         self.idle_s = idle_s
+        self.switch_interval_s = switch_interval_s
         self.on_analysed = on_analysed
         self.detected = 0
         """Detector calls made."""
@@ -96,6 +101,11 @@ class DetectAnalyse:
         if self.running:
             raise RuntimeError("the pipeline is already running")
         self._stop.clear()
+        if self.switch_interval_s is not None:
+            # how long a thread keeps the GIL when another wants it (CPython's default 5 ms):
+            # shorter, the detection thread's OpenCV/numpy calls wait less for the Python-bound
+            # analysis thread between their GIL-free parts. Process-wide.
+            sys.setswitchinterval(self.switch_interval_s)
         self._queue = queue.Queue(maxsize=self._queue.maxsize)
         self._threads = [
             threading.Thread(target=self._detect_loop, name="detection", daemon=True),

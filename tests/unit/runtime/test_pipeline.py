@@ -210,3 +210,17 @@ def test_queue_size_is_bounded() -> None:
     engine = Engine(site("a"), PersonDetector(), "0" * 64, clock=None)
     with pytest.raises(ValueError, match="queue_size"):
         DetectAnalyse(engine, lambda: None, queue_size=5)
+
+
+def test_switch_interval_is_set_only_when_asked():
+    import sys
+
+    before = sys.getswitchinterval()
+    engine = Engine(site("a"), PersonDetector(), "0" * 64)
+    try:
+        run_all(engine, batches(2, ("a",)))
+        assert sys.getswitchinterval() == before  # left alone by default
+        run_all(engine, batches(2, ("a",)), switch_interval_s=0.0005)
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(before)
