@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import yaml
 from api_fixture import PASSWORDS, ROLES
 from fastapi import FastAPI
 from playwright.sync_api import Page
-from tests_helpers import sample_alert
+from tests_helpers import sample_alert, write_clip
 
 from veilleur.runtime.api.app import create_app
 from veilleur.runtime.api.options import ServiceOptions
@@ -35,6 +35,7 @@ from veilleur.runtime.config import parse_site_config
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.engine import Engine
+from veilleur.runtime.evidence.snapshots import SnapshotStore
 from veilleur.runtime.ingest.video import Frame
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.pipeline import LiveRuntime
@@ -216,6 +217,11 @@ class UiWorld:
     engine: Engine
     accounts: AccountStore
     audit: AuditLog
+    folder: Path
+    """The site configuration's folder (clips to test a configuration on live there)."""
+    evidence: dict[str, str] = field(default_factory=dict)
+    """With ``evidence=True``: alert ids by case, ``intact`` (a snapshot) and ``altere`` (its
+    snapshot file changed since the alert)."""
 
     def session_cookie(self, login: str) -> dict[str, Any]:
         token = self.accounts.open_session(self.accounts.get_user(login).id).token
@@ -228,16 +234,45 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_ui_app(tmp_path: Path) -> tuple[FastAPI, UiWorld]:
+def site_with(cameras: int) -> dict[str, Any]:
+    """The test site, with ``cameras`` cameras (the two of :data:`SITE`, then zone-less
+    ``cam-c``, ``cam-d``…)."""
+    site = {**SITE, "cameras": list(SITE["cameras"])}
+    for i in range(2, cameras):
+        cid = f"cam-{chr(ord('a') + i)}"
+        site["cameras"].append(
+            {"id": cid, "name": f"Secteur {i + 1}", "source": {"url": "cam-a.mp4"}}
+        )
+    return site
+
+
+def warm_up(engine: Engine, camera_ids: list[str], frames: int = 3) -> None:
+    """A few analysed frames per camera (pictures and boxes for the live view)."""
+    for i in range(frames):
+        f = scene_frame(i)
+        dets = OnePerson().detect_batch([f.image])[0]
+        engine.process_detections([(cid, f, dets) for cid in camera_ids])
+
+
+def build_ui_app(
+    tmp_path: Path, *, cameras: int = 2, evidence: bool = False
+) -> tuple[FastAPI, UiWorld]:
+    """The service and its world. ``cameras``: how many cameras the site has (2 by default,
+    up to 9 for the live mosaic); ``evidence``: two more alerts raised by the engine itself,
+    with snapshots (one of them altered afterwards), and a recorded clip ``essai.mp4`` in the
+    configuration's folder (testing a configuration, EX-037)."""
     journal = Journal(tmp_path / "journal.db")
     events = [EventType.FRANCHISSEMENT, EventType.DENSITE, EventType.OBJET_ABANDONNE]
     for i in range(6):
         journal.append("alert", sample_alert(i, "cam-a" if i % 2 == 0 else "cam-b", events[i % 3]))
+    site = site_with(cameras)
     config_path = tmp_path / "site.yaml"
-    config_path.write_text(yaml.safe_dump(SITE, allow_unicode=True))
+    config_path.write_text(yaml.safe_dump(site, allow_unicode=True))
     for cid in ("cam-a", "cam-b"):
         (tmp_path / f"{cid}.mp4").write_bytes(b"")
-    engine = Engine(parse_site_config(SITE), OnePerson(), "0" * 64, journal=journal)
+    snapshots = SnapshotStore(tmp_path / "cliches")
+    config = parse_site_config(site)
+    engine = Engine(config, OnePerson(), "0" * 64, journal=journal, snapshots=snapshots)
     runtime = LiveRuntime(engine, config_path)  # not started: no stream needed
     accounts = AccountStore(tmp_path / "comptes.db", max_failures=3)
     audit = AuditLog(tmp_path / "audit.db")
@@ -253,27 +288,39 @@ def build_ui_app(tmp_path: Path) -> tuple[FastAPI, UiWorld]:
         backup_dir=tmp_path / "sauvegardes",
         log_file=tmp_path / "logs" / "veilleur.log",
         retention_file=tmp_path / "conservation.yaml",
-        licence_streams=4,
+        snapshot_dir=snapshots.root,
+        licence_streams=max(4, cameras),
         data_dirs=(tmp_path,),
     )
     app = create_app(journal, runtime, security=Security(accounts, audit), options=options)
-    # a few analysed frames per camera, so that the live view has pictures and boxes (the
-    # warm-up's own alerts are not journaled: the tests count the six above)
-    engine.journal = None
-    for i in range(3):
-        engine.process_detections(
-            [(cid, f, OnePerson().detect_batch([f.image])[0])
-             for cid in ("cam-a", "cam-b") for f in (scene_frame(i),)]
-        )  # fmt: skip
-    engine.journal = journal
-    world = UiWorld("", journal, engine, accounts, audit)
+    world = UiWorld("", journal, engine, accounts, audit, tmp_path)
+    ids = [c.id for c in config.cameras]
+    if not evidence:
+        # the warm-up's own alerts are not journaled: the tests count the six above
+        engine.journal = None
+        warm_up(engine, ids)
+        engine.journal = journal
+        return app, world
+    # alerts raised by the engine (rule "intrus" of cam-a), journaled with their snapshots:
+    # the live engine's, and a second engine's whose snapshot is then altered on disk
+    warm_up(engine, ids)
+    other = Engine(config, OnePerson(), "0" * 64, journal=journal, snapshots=snapshots)
+    warm_up(other, ["cam-a"])
+    raised = [a for a in journal.list("alert") if isinstance(a.get("snapshot"), dict)]
+    assert len(raised) == 2, raised
+    intact, altered = sorted(raised, key=lambda a: str(a["utc"]))
+    with open(snapshots.root / altered["snapshot"]["path"], "ab") as f:
+        f.write(b"retouche")
+    world.evidence = {"intact": intact["id"], "altere": altered["id"]}
+    write_clip(tmp_path / "essai.mp4", seconds=2.0, fps=10)
     return app, world
 
 
 @contextmanager
-def serve(tmp_path: Path) -> Iterator[UiWorld]:
-    """Run the service on 127.0.0.1 (a free port) for the duration of the block."""
-    app, world = build_ui_app(tmp_path)
+def serve(tmp_path: Path, **world: Any) -> Iterator[UiWorld]:
+    """Run the service on 127.0.0.1 (a free port) for the duration of the block; ``world``:
+    see :func:`build_ui_app`."""
+    app, ui = build_ui_app(tmp_path, **world)
     port = _free_port()
     # lifespan off: the runtime is never started (no camera to read)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
@@ -285,12 +332,39 @@ def serve(tmp_path: Path) -> Iterator[UiWorld]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("le service de test n'a pas démarré")
         time.sleep(0.05)
-    world.base = f"http://127.0.0.1:{port}"
+    ui.base = f"http://127.0.0.1:{port}"
     try:
-        yield world
+        yield ui
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def feeding(engine: Engine, camera_ids: list[str], fps: float = 10.0) -> Iterator[None]:
+    """New frames for ``camera_ids`` at ``fps`` while the block runs, as the live runtime would
+    bring them (the picture is the scene's, the detections :class:`OnePerson`'s)."""
+    base = scene_frame(0)
+    dets = OnePerson().detect_batch([base.image])[0]
+    stop = threading.Event()
+    journal = engine.journal
+    engine.journal = None  # the alerts of this feed are not journaled
+
+    def run() -> None:
+        i = 100
+        while not stop.wait(1.0 / fps):
+            f = Frame(index=i, t=i / fps, image=base.image)
+            engine.process_detections([(cid, f, dets) for cid in camera_ids])
+            i += 1
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        engine.journal = journal
 
 
 CHROMIUM_ARGS = [

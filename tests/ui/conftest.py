@@ -30,6 +30,21 @@ def ui(tmp_path: Path) -> Iterator[UiWorld]:
         yield world
 
 
+@pytest.fixture
+def ui_evidence(tmp_path: Path) -> Iterator[UiWorld]:
+    """The world plus two alerts raised by the engine with snapshots (one altered since) and a
+    recorded clip ``essai.mp4`` in the configuration's folder."""
+    with serve(tmp_path, evidence=True) as world:
+        yield world
+
+
+@pytest.fixture
+def ui_mosaic(tmp_path: Path) -> Iterator[UiWorld]:
+    """The world with ten cameras (one more than the live mosaic shows)."""
+    with serve(tmp_path, cameras=10) as world:
+        yield world
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     args = {k: v for k, v in browser_type_launch_args.items() if k != "channel"}

@@ -1,5 +1,5 @@
 // Alertes: the queue to review (EX-039), filters, live refresh, exports.
-import { download, get, post, qs } from './api.js';
+import { apiFetch, download, errorText, get, post, qs } from './api.js';
 import {
   CLASS_LABEL, EVENTS, EVENT_LABEL, QUALIFICATION_LABEL, SEVERITY_LABEL, clear, every, field,
   fmtDate, fmtNumber, h, notify, select, table, yesNo,
@@ -153,6 +153,60 @@ export async function renderAlerts(main, ctx) {
     });
   }
 
+  // --- evidence (EX-104): the snapshot drawn by the service, or why there is none --------
+  let evidenceUrl = null;
+  function dropEvidence() {
+    if (evidenceUrl) URL.revokeObjectURL(evidenceUrl);
+    evidenceUrl = null;
+  }
+
+  function sketch(a) {
+    const canvas = h('canvas', { width: 480, height: 270, class: 'evidence',
+      'aria-label': 'Position des détections dans l’image' });
+    drawBoxes(canvas, a);
+    return h('figure', { id: 'croquis-alerte' }, canvas, h('figcaption', { class: 'muted' },
+      'Cadres des détections ayant déclenché l’alerte (position dans l’image, sans la vidéo).'));
+  }
+
+  function evidence(a) {
+    const box = h('div', { id: 'preuve', 'aria-busy': 'true' },
+      h('p', { class: 'muted' }, 'Chargement du cliché…'));
+    const id = a.id;
+    (async () => {
+      let r;
+      try {
+        r = await apiFetch(`/api/v1/alerts/${encodeURIComponent(id)}/snapshot.jpg`);
+      } catch (e) {
+        r = null;
+      }
+      if (selected !== id) return; // another alert was opened meanwhile
+      dropEvidence();
+      clear(box);
+      box.setAttribute('aria-busy', 'false');
+      if (r && r.ok) {
+        evidenceUrl = URL.createObjectURL(await r.blob());
+        box.dataset.etat = 'cliche';
+        box.append(h('figure', {}, h('img', { src: evidenceUrl, class: 'evidence', id: 'cliche-alerte',
+          alt: `Cliché de l’alerte : image du signalement sur ${a.camera_id}, avec les cadres des détections et la zone ${a.zone || ''}` }),
+        h('figcaption', { class: 'muted' },
+          'Cliché enregistré au moment de l’alerte, cadres et zone dessinés par le service ; '
+          + 'son empreinte est vérifiée à chaque affichage.')));
+        return;
+      }
+      const why = r ? await errorText(r) : 'service injoignable';
+      if (r && r.status === 409) {
+        box.dataset.etat = 'altere';
+        box.append(h('p', { class: 'notice warning-box', role: 'alert', id: 'cliche-avertissement' },
+          h('strong', {}, 'Attention : cliché refusé par le service. '), `Motif : ${why}.`));
+      } else {
+        box.dataset.etat = 'absent';
+        box.append(h('p', { class: 'muted', id: 'cliche-absent' }, `Aucun cliché : ${why}.`));
+      }
+      box.append(sketch(a));
+    })();
+    return box;
+  }
+
   async function openAlert(id) {
     selected = id;
     listBox.querySelectorAll('tr.selected').forEach((r) => r.classList.remove('selected'));
@@ -165,8 +219,6 @@ export async function renderAlerts(main, ctx) {
       clear(detail).append(h('p', { class: 'error' }, e.message));
       return;
     }
-    const canvas = h('canvas', { width: 480, height: 270, class: 'evidence',
-      'aria-label': 'Position des détections dans l’image' });
     reviewBox = h('div', { id: 'etat-traitement' });
     const heading = h('h2', { tabindex: '-1' }, `${EVENT_LABEL[a.event] || a.label_fr} — ${a.camera_id}`);
     clear(detail).append(heading,
@@ -180,10 +232,8 @@ export async function renderAlerts(main, ctx) {
         h('dt', {}, 'Instant dans le flux'), h('dd', {}, `${fmtNumber(a.alert_s, 1)} s (image ${a.frame_index})`),
         a.classes ? [h('dt', {}, 'Classes'), h('dd', {}, a.classes.map((c) => CLASS_LABEL[c] || c).join(', '))] : null,
         h('dt', {}, 'Version de configuration'), h('dd', { class: 'mono' }, a.config_version)),
-      h('figure', {}, canvas, h('figcaption', { class: 'muted' },
-        'Cadres des détections ayant déclenché l’alerte (position dans l’image).')),
+      evidence(a),
       reviewBox);
-    drawBoxes(canvas, a);
     if (ctx.can('alerts:review')) detail.append(actions());
     drawReview(a.review);
     heading.focus();
@@ -264,5 +314,6 @@ export async function renderAlerts(main, ctx) {
   }
   filters.addEventListener('submit', (e) => e.preventDefault());
   drawExports();
-  return every(POLL_MS, refresh);
+  const stop = every(POLL_MS, refresh);
+  return () => { stop(); dropEvidence(); };
 }

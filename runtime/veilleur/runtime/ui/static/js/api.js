@@ -26,7 +26,78 @@ const STATUS_FR = {
   503: 'service indisponible',
 };
 
-async function errorText(r) {
+// The site configuration's validation messages come in English from the service (its YAML
+// schema); the operator reads them in French. Known phrasings are translated, field paths
+// are named; anything else is shown as received.
+const FIELD_FR = {
+  cameras: 'caméra', zones: 'zone', rules: 'règle', calibration: 'calibration',
+  image_points: 'points dans l’image', ground_points_m: 'points au sol (m)', points: 'points',
+  schedule: 'plage horaire', source: 'source', site: 'site', when: 'condition',
+};
+const MESSAGES_FR = [
+  [/^List should have at least (\d+) items? after validation, not (\d+)$/,
+    (m) => `il faut au moins ${m[1]} éléments (et non ${m[2]})`],
+  [/^List should have at most (\d+) items? after validation, not (\d+)$/,
+    (m) => `il faut au plus ${m[1]} éléments (et non ${m[2]})`],
+  [/^Input should be greater than or equal to (.+)$/, (m) => `la valeur doit être supérieure ou égale à ${m[1]}`],
+  [/^Input should be less than or equal to (.+)$/, (m) => `la valeur doit être inférieure ou égale à ${m[1]}`],
+  [/^Input should be greater than (.+)$/, (m) => `la valeur doit être supérieure à ${m[1]}`],
+  [/^Input should be less than (.+)$/, (m) => `la valeur doit être inférieure à ${m[1]}`],
+  [/^Input should be a valid number.*$/, () => 'la valeur doit être un nombre'],
+  [/^Field required$/, () => 'champ obligatoire'],
+  [/^unknown field.*$/, () => 'champ inconnu (retirez-le ou vérifiez son orthographe)'],
+  [/^Value error, (.*)$/, (m) => frenchMessage(m[1])],
+  [/^calibration has (\d+) image points but (\d+) ground points$/,
+    (m) => `la calibration a ${m[1]} points dans l’image mais ${m[2]} points au sol`],
+  [/^calibration needs at least 4 image points.*\(got (\d+) and (\d+)\)$/,
+    (m) => `la calibration demande au moins 4 points dans l’image et autant au sol (reçus : ${m[1]} et ${m[2]})`],
+  [/^calibration points are \(nearly\) collinear$/,
+    () => 'les points de calibration sont (presque) alignés : choisissez des points qui forment un quadrilatère'],
+  [/^calibration points give no valid homography$/,
+    () => 'ces points de calibration ne donnent pas de transformation valable'],
+];
+
+function frenchMessage(msg) {
+  for (const [re, fr] of MESSAGES_FR) {
+    const m = re.exec(msg.trim());
+    if (m) return fr(m);
+  }
+  return msg;
+}
+
+function frenchField(loc) {
+  const parts = loc.split('.');
+  const out = [];
+  for (let i = 0; i < parts.length; i += 1) {
+    const p = parts[i];
+    const next = parts[i + 1];
+    const name = FIELD_FR[p] || p.replace(/_/g, ' ');
+    if (next !== undefined && /^\d+$/.test(next)) {
+      out.push(`${name} n° ${Number(next) + 1}`);
+      i += 1;
+    } else {
+      out.push(name);
+    }
+  }
+  return out.join(', ');
+}
+
+/** The service's configuration messages in French (see above); other texts unchanged. */
+export function frenchDetail(text) {
+  const lines = String(text).split('\n');
+  const head = /^(.*): invalid (site configuration|[\w ]+) \((\d+) error\(s\)\)$/.exec(lines[0]);
+  if (!head) return lines.length === 1 ? frenchMessage(lines[0]) : text;
+  const what = head[2] === 'site configuration' ? 'configuration du site' : head[2];
+  const out = [`${head[1]} : ${what} invalide (${head[3]} erreur${Number(head[3]) > 1 ? 's' : ''})`];
+  for (const line of lines.slice(1)) {
+    const m = /^\s*-\s*([^:]+):\s*(.*)$/.exec(line);
+    out.push(m ? `${frenchField(m[1])} : ${frenchMessage(m[2])}` : line.trim());
+  }
+  return out.join(' ; ');
+}
+
+/** The French reason of a failed response (the API's ``detail`` when it gives one). */
+export async function errorText(r) {
   let detail = null;
   try {
     const body = await r.json();
@@ -34,7 +105,7 @@ async function errorText(r) {
   } catch (e) {
     detail = null;
   }
-  if (typeof detail === 'string' && detail) return detail;
+  if (typeof detail === 'string' && detail) return frenchDetail(detail);
   if (Array.isArray(detail)) {
     const where = detail.map((d) => (d.loc || []).filter((x) => x !== 'body').join('.'))
       .filter(Boolean);

@@ -1,8 +1,149 @@
-// Caméras: list with stream state, enable / disable (EX-035), add / remove (EX-033).
+// Caméras: list with stream state, enable / disable (EX-035), add / remove (EX-033), and the
+// perspective calibration by clicking points on the camera's picture (EX-008).
 import { del, get, post, put } from './api.js';
 import {
-  clear, confirmDialog, every, field, h, levelBadge, notify, section, select, table,
+  clear, confirmDialog, every, field, fmtNumber, h, levelBadge, notify, section, select, table,
 } from './util.js';
+import { ZoneEditor, loadFrame } from './zone_editor.js';
+
+function decimal(text) {
+  const t = String(text ?? '').trim().replace(/\s/g, '').replace(',', '.');
+  if (!t) return undefined;
+  const x = Number(t);
+  return Number.isFinite(x) ? x : undefined;
+}
+
+/** Calibration (EX-008): ≥ 4 points clicked on the picture, their ground position in metres,
+ * saved in the camera's ``calibration`` section of the site configuration. */
+async function calibration(main, ctx) {
+  let cfg;
+  try {
+    cfg = await get('/config');
+  } catch (e) {
+    return;
+  }
+  const canWrite = ctx.can('rules:write');
+  const cams = cfg.site.cameras;
+  if (!cams.length) return;
+  const camSelect = select(cams.map((c) => [c.id, c.name ? `${c.name} (${c.id})` : c.id]), cams[0].id,
+    { name: 'camera-calibration', id: 'camera-calibration' });
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'aide-calibration' });
+  const canvas = h('canvas', { width: 960, height: 540, tabindex: 0, class: 'editor', id: 'image-calibration',
+    'aria-label': 'Image de la caméra : cliquez pour placer les points de calibration. '
+      + 'Flèches : déplacer le point choisi ; N ou P : point suivant ou précédent ; Suppr : supprimer.',
+    'aria-describedby': 'aide-calibration' });
+  const pointsBox = h('div', { id: 'points-calibration' });
+  const err = h('p', { class: 'error', role: 'alert', id: 'erreur-calibration', hidden: true });
+  const state = h('p', { id: 'etat-calibration' });
+  const shape = { id: 'calibration', kind: 'points', points: [] };
+  let ground = []; // [[x, y] as typed] per point
+  const editor = new ZoneEditor(canvas, {
+    onChange: (why, i) => {
+      if (why === 'remove') ground.splice(i, 1);
+      drawPoints();
+    },
+    onStatus: (t) => { status.textContent = t; },
+  });
+  editor.readOnly = !canWrite;
+  const cam = () => cams.find((c) => c.id === camSelect.value);
+
+  function drawPoints() {
+    while (ground.length < shape.points.length) ground.push(['', '']);
+    ground.length = shape.points.length;
+    const rows = shape.points.map(([x, y], i) => {
+      const gx = h('input', { inputmode: 'decimal', name: `sol-x-${i + 1}`, value: ground[i][0],
+        'aria-label': `Point ${i + 1} : position au sol X (m)`, readonly: !canWrite });
+      const gy = h('input', { inputmode: 'decimal', name: `sol-y-${i + 1}`, value: ground[i][1],
+        'aria-label': `Point ${i + 1} : position au sol Y (m)`, readonly: !canWrite });
+      gx.addEventListener('input', () => { ground[i][0] = gx.value; });
+      gy.addEventListener('input', () => { ground[i][1] = gy.value; });
+      return h('tr', { dataset: { point: i + 1 } }, h('td', {}, String(i + 1)),
+        h('td', {}, `${fmtNumber(x * 100, 1)} %`), h('td', {}, `${fmtNumber(y * 100, 1)} %`),
+        h('td', {}, gx), h('td', {}, gy),
+        canWrite ? h('td', {}, h('button', { type: 'button', class: 'small secondary',
+          'aria-label': `Retirer le point ${i + 1}`, onclick: () => {
+            editor.select(shape);
+            editor.removePoint(i);
+          } }, 'Retirer')) : null);
+    });
+    clear(pointsBox).append(rows.length
+      ? table(['Point', 'Dans l’image (largeur)', 'Dans l’image (hauteur)', 'Au sol X (m)', 'Au sol Y (m)',
+        canWrite ? 'Actions' : null].filter(Boolean), rows, { class: 'calibration-points' })
+      : h('p', { class: 'muted' }, 'Aucun point placé.'),
+    h('p', { class: 'muted', id: 'compte-points' }, `${rows.length} point(s) placé(s) ; il en faut au moins 4, `
+      + 'au sol, non alignés (les coins d’un marquage, d’un pavage, d’une barrière…).'));
+  }
+
+  function describe(c) {
+    const cal = c.calibration;
+    state.textContent = cal && cal.image_points
+      ? `Caméra calibrée avec ${cal.image_points.length} points.`
+      : 'Caméra non calibrée : les règles métriques (densité au m², vitesses) sont approximatives.';
+  }
+
+  async function show() {
+    const c = cam();
+    const cal = c.calibration;
+    shape.points = cal ? cal.image_points.map((p) => [p[0], p[1]]) : [];
+    ground = cal ? cal.ground_points_m.map((p) => [String(p[0]).replace('.', ','), String(p[1]).replace('.', ',')]) : [];
+    err.hidden = true;
+    describe(c);
+    editor.setZones([shape]);
+    editor.select(shape);
+    drawPoints();
+    editor.setImage(await loadFrame(c.id));
+  }
+
+  async function save(remove = false) {
+    err.hidden = true;
+    const c = cam();
+    let body;
+    if (!remove) {
+      const g = ground.map(([x, y]) => [decimal(x), decimal(y)]);
+      const bad = g.findIndex(([x, y]) => x === undefined || y === undefined);
+      if (bad >= 0) {
+        err.textContent = `Point ${bad + 1} : saisissez sa position au sol en mètres (X et Y).`;
+        err.hidden = false;
+        return;
+      }
+      body = { image_points: shape.points.map((p) => [p[0], p[1]]), ground_points_m: g };
+    }
+    try {
+      const fresh = await get('/config'); // the whole site as it is now, with this camera changed
+      const target = fresh.site.cameras.find((x) => x.id === c.id);
+      if (!target) throw new Error(`caméra ${c.id} absente de la configuration`);
+      if (remove) delete target.calibration; else target.calibration = body;
+      await put('/config', fresh.site);
+      c.calibration = remove ? null : body;
+      describe(c);
+      notify(remove ? `Calibration de ${c.id} retirée.` : `Calibration de ${c.id} enregistrée.`, 'succes');
+    } catch (e) {
+      err.textContent = `Calibration refusée : ${e.message}`;
+      err.hidden = false;
+    }
+  }
+
+  camSelect.addEventListener('change', show);
+  const tools = canWrite ? h('div', { class: 'actions' },
+    h('button', { type: 'button', id: 'placer-points', onclick: () => {
+      ground = [];
+      editor.startDrawing(shape);
+      drawPoints();
+    } }, 'Placer les points'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => editor.finishDrawing() },
+      'Terminer le placement'),
+    h('button', { type: 'button', class: 'primary', id: 'enregistrer-calibration', onclick: () => save() },
+      'Enregistrer la calibration'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => save(true) }, 'Retirer la calibration'))
+    : null;
+  main.append(section('Calibration de la perspective',
+    h('p', { class: 'muted' }, 'Placez sur l’image au moins quatre points au sol dont vous connaissez la position, '
+      + 'puis saisissez leurs coordonnées en mètres dans un repère du sol (par exemple, un coin du parvis '
+      + 'en 0 ; 0). Clic droit ou Suppr sur un point sélectionné : le retirer ; glisser : le déplacer.'),
+    h('div', { class: 'toolbar' }, field('Caméra', camSelect).wrap, state),
+    h('div', { class: 'split wide-left' }, h('div', {}, canvas, status), h('div', {}, pointsBox, err, tools))));
+  await show();
+}
 
 export async function renderCameras(main, ctx) {
   main.append(h('h1', {}, 'Caméras'));
@@ -109,5 +250,6 @@ export async function renderCameras(main, ctx) {
     });
     main.append(section('Ajouter une caméra ou un fichier vidéo', form));
   }
+  if (ctx.can('config:read')) await calibration(main, ctx);
   return every(4000, refresh);
 }

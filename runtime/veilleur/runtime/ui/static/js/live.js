@@ -8,30 +8,83 @@ const PERIOD_MS = 250;
 const HISTORY = 120;
 const COLORS = ['#ffb703', '#8ecae6', '#06d6a0', '#ef476f', '#c77dff', '#f4a261'];
 
+function fmtAge(ms) {
+  const v = Math.max(0, ms);
+  return v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 1 })} s`;
+}
+
 function color(n) { return COLORS[Math.abs(Number(n) || 0) % COLORS.length]; }
 
+// Refresh figures of the mosaic, read by the tests (and handy in the browser's console):
+// overlays answered and pictures drawn per camera, time between two refreshes of a tile, and
+// the live latency (analysis of the frame on the service → drawn in the page).
+const stats = {
+  reset() {
+    window.__direct = { overlays: {}, draws: {}, intervals_ms: [], latencies_ms: [] };
+    this.last = new Map();
+  },
+  overlay(tile, ov) {
+    const s = window.__direct;
+    s.overlays[tile.cameraId] = (s.overlays[tile.cameraId] || 0) + 1;
+    const now = performance.now();
+    const prev = this.last.get(tile);
+    if (prev !== undefined) s.intervals_ms.push(now - prev);
+    this.last.set(tile, now);
+    if (s.intervals_ms.length > 2000) s.intervals_ms.splice(0, 1000);
+  },
+  drawn(tile, ov) {
+    const s = window.__direct;
+    s.draws[tile.cameraId] = (s.draws[tile.cameraId] || 0) + 1;
+    if (ov.analysed_utc) s.latencies_ms.push(Date.now() - ov.analysed_utc * 1000);
+    if (s.latencies_ms.length > 2000) s.latencies_ms.splice(0, 1000);
+  },
+  last: new Map(),
+};
+
 class Tile {
-  constructor(cameraId) {
+  constructor(cameraId, chartHeight = 60) {
     this.cameraId = cameraId;
     this.stopped = false;
     this.history = {};
     this.canvas = h('canvas', { width: 640, height: 360, class: 'tile-canvas',
       'aria-label': `Vidéo en direct de la caméra ${cameraId}` });
-    this.chart = h('canvas', { width: 640, height: 60, class: 'tile-chart',
+    this.chart = h('canvas', { width: 640, height: chartHeight, class: 'tile-chart',
       'aria-label': `Historique des comptages par zone, caméra ${cameraId}` });
+    this.chart.style.height = `${chartHeight}px`; // CSSOM: allowed by the page's policy
     this.info = h('p', { class: 'tile-info', 'aria-live': 'off' }, 'Connexion au flux…');
+    // what the canvas shows, in words (screen readers do not read a canvas)
+    this.described = h('ul', { class: 'visually-hidden tile-description' });
+    this.lastIndex = null;
+    this.drawn = false;
     this.el = h('figure', { class: 'tile', dataset: { camera: cameraId } }, this.canvas,
-      h('figcaption', {}, h('strong', {}, cameraId), this.info), this.chart);
+      h('figcaption', {}, h('strong', {}, cameraId), this.info), this.chart, this.described);
     this.loop();
   }
 
+  // The overlay (small JSON) is polled; the picture is fetched only when the engine has
+  // analysed a new frame, and its overlay is fetched again when the picture is newer than the
+  // overlay in hand, so that boxes are always drawn on their own frame.
   async loop() {
     while (!this.stopped) {
       const t0 = performance.now();
       try {
-        const [img, ov] = await Promise.all([this.frame(), get(`/live/${encodeURIComponent(this.cameraId)}/overlay`)]);
+        let ov = await get(`/live/${encodeURIComponent(this.cameraId)}/overlay`);
         if (this.stopped) break;
-        this.draw(img, ov);
+        stats.overlay(this, ov);
+        if (ov.frame_index !== this.lastIndex || !this.drawn) {
+          const [img, index] = await this.frame();
+          if (this.stopped) { if (img.close) img.close(); break; }
+          if (index !== null && index !== ov.frame_index) {
+            const again = await get(`/live/${encodeURIComponent(this.cameraId)}/overlay`);
+            if (again.frame_index === index) ov = again;
+          }
+          this.draw(img, ov);
+          this.lastIndex = ov.frame_index;
+          this.drawn = true;
+          stats.drawn(this, ov);
+        } else {
+          this.say(ov);
+        }
       } catch (e) {
         this.info.textContent = `Flux indisponible : ${e.message}`;
         await new Promise((r) => setTimeout(r, 2000));
@@ -44,15 +97,17 @@ class Tile {
   async frame() {
     const r = await apiFetch(`/api/v1/live/${encodeURIComponent(this.cameraId)}/frame.jpg?t=${Date.now()}`);
     if (!r.ok) throw new Error(r.status === 404 ? 'aucune image analysée' : `erreur ${r.status}`);
-    return createImageBitmap(await r.blob());
+    const index = r.headers.get('x-veilleur-frame');
+    return [await createImageBitmap(await r.blob()), index === null ? null : Number(index)];
   }
 
   draw(img, ov) {
     const c = this.canvas;
     const g = c.getContext('2d');
-    if (img.width && img.height && Math.abs(c.width / c.height - img.width / img.height) > 0.01) {
-      c.height = Math.round(c.width * img.height / img.width);
-    }
+    // drawn at the size shown, so that labels keep their size in a mosaic of nine
+    const cw = Math.round(c.clientWidth) || c.width;
+    const ch = img.width && img.height ? Math.round(cw * img.height / img.width) : c.height;
+    if (c.width !== cw || c.height !== ch) { c.width = cw; c.height = ch; }
     g.drawImage(img, 0, 0, c.width, c.height);
     if (img.close) img.close();
     const sx = c.width / (ov.width || img.width || c.width);
@@ -86,6 +141,17 @@ class Tile {
       g.fillStyle = '#000000';
       g.fillText(label, x1 * sx + 3, y1 * sy - 4);
     }
+    const said = [];
+    for (const d of ov.detections || []) {
+      said.push(`${CLASS_LABEL[d.class_name] || d.label_fr || d.class_name}${d.track_id !== null && d.track_id !== undefined ? ` n° ${d.track_id}` : ''}`
+        + ` (confiance ${Math.round(d.confidence * 100)} %)`);
+    }
+    for (const z of ov.zones || []) {
+      const n = (ov.counts || {})[z.id];
+      said.push(`zone ${z.id}${n === undefined ? '' : ` : ${n} personne(s)`}`);
+    }
+    clear(this.described).append(...said.map((t) => h('li', {}, t)));
+    this.el.dataset.image = String(ov.frame_index);
     const counts = ov.counts || {};
     for (const [zid, n] of Object.entries(counts)) {
       const hst = this.history[zid] || (this.history[zid] = []);
@@ -93,13 +159,22 @@ class Tile {
       if (hst.length > HISTORY) hst.shift();
     }
     this.drawChart();
-    const lag = ov.t ? ` ; image de ${new Date(ov.t * 1000).toLocaleTimeString('fr-FR')}` : '';
+    this.say(ov);
+  }
+
+  say(ov) {
+    const counts = ov.counts || {};
+    const lag = ov.analysed_utc
+      ? ` ; analysée il y a ${fmtAge(Date.now() - ov.analysed_utc * 1000)}` : '';
     const txt = Object.entries(counts).map(([k, v]) => `${k} : ${v}`).join(', ');
     this.info.textContent = `${(ov.detections || []).length} détection(s)${txt ? ` ; comptages ${txt}` : ''}${lag}`;
+    this.info.title = `Image n° ${ov.frame_index}`;
   }
 
   drawChart() {
     const c = this.chart;
+    const w = Math.round(c.clientWidth); // drawn at the size shown: legible labels
+    if (w > 0 && c.width !== w) c.width = w;
     const g = c.getContext('2d');
     g.fillStyle = '#1b1d2e';
     g.fillRect(0, 0, c.width, c.height);
@@ -145,6 +220,7 @@ export async function renderLive(main) {
   const note = h('p', { class: 'muted', role: 'status' });
   main.append(picker, note, grid);
   let tiles = [];
+  stats.reset();
 
   function layout() {
     tiles.forEach((t) => t.stop());
@@ -153,8 +229,13 @@ export async function renderLive(main) {
     boxes.forEach((b) => { b.disabled = !b.checked && chosen.length >= MAX_TILES; });
     note.textContent = chosen.length ? '' : 'Cochez au moins une caméra.';
     const cols = chosen.length <= 1 ? 1 : (chosen.length <= 4 ? 2 : 3);
-    grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
-    tiles = chosen.map((id) => new Tile(id));
+    const rows = Math.max(1, Math.ceil(chosen.length / cols));
+    const chartHeight = rows > 2 ? 30 : 60;
+    grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+    // every tile on one screen (1920 × 1080): the grid is as wide as its rows of 16:9 pictures
+    // (plus caption and chart) allow in the window's height, less the title and the picker
+    grid.style.maxWidth = `calc(${cols} * ((100vh - 275px) / ${rows} - ${chartHeight + 50}px) * 16 / 9 + ${cols - 1} * 0.6em)`;
+    tiles = chosen.map((id) => new Tile(id, chartHeight));
     tiles.forEach((t) => grid.append(t.el));
   }
   boxes.forEach((b) => b.addEventListener('change', layout));

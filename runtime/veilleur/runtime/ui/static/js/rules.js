@@ -4,7 +4,7 @@
 import { get, post, put } from './api.js';
 import {
   CLASSES, DAYS, EVENTS, EVENT_LABEL, RULE_TYPES, RULE_TYPE_LABEL, SEVERITY_LABEL, clear, field,
-  fmtDate, h, nextId, notify, select, table,
+  fmtDate, fmtNumber, h, nextId, notify, select, table,
 } from './util.js';
 import { ZoneEditor, loadFrame } from './zone_editor.js';
 
@@ -484,26 +484,48 @@ export async function renderRules(main, ctx) {
 
   function drawTest() {
     if (!canWrite) return;
-    const clip = h('input', { name: 'clip', placeholder: 'chemin du fichier vidéo enregistré' });
-    const out = h('div', { role: 'status', 'aria-live': 'polite' });
-    const form = h('form', { class: 'card inline', 'aria-label': 'Tester sur un enregistrement' },
+    const clip = h('input', { name: 'clip', id: 'clip-essai', required: true, maxlength: 255,
+      placeholder: 'par exemple : enregistrements/entree-nord.mp4' });
+    const withDraft = h('input', { type: 'checkbox', id: 'essai-brouillon' });
+    withDraft.checked = true;
+    const out = h('div', { id: 'resultat-essai', role: 'status', 'aria-live': 'polite' });
+    const run = h('button', { type: 'submit', id: 'lancer-essai' }, 'Lancer le test');
+    const form = h('form', { class: 'card', 'aria-label': 'Tester sur un enregistrement' },
       h('h2', {}, 'Tester la configuration sur un enregistrement'),
-      field('Fichier vidéo (sur le serveur)', clip).wrap,
-      h('button', { type: 'submit' }, 'Lancer le test'), out);
+      h('p', { class: 'muted' }, 'Rejoue un fichier vidéo du dossier de configuration du site avec les zones '
+        + 'et règles de la caméra choisie, et montre ce qui aurait été signalé. Rien n’est journalisé ni appliqué.'),
+      h('div', { class: 'inline' },
+        field('Fichier vidéo (chemin relatif au dossier de configuration)', clip).wrap,
+        h('span', { class: 'check' }, withDraft,
+          h('label', { for: withDraft.id }, 'Avec les modifications non enregistrées')),
+        run),
+      out);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!clip.value.trim()) { clip.focus(); return; }
+      const body = { camera_id: camSelect.value, clip: clip.value.trim() };
+      if (withDraft.checked && dirty) body.site = site;
+      run.disabled = true;
       clear(out).append(h('p', { class: 'muted' }, 'Test en cours…'));
       try {
-        const res = await post('/config/test', { camera_id: camSelect.value, clip: clip.value.trim() });
-        const rows = (res.alerts || []).map((a) => h('tr', {},
-          h('td', {}, `${Number(a.alert_s ?? a.start_s ?? 0).toFixed(1)} s`),
+        const res = await post('/config/test', body);
+        const alerts = res.alerts || [];
+        const rows = alerts.map((a) => h('tr', {},
+          h('td', {}, `${fmtNumber(a.alert_s ?? a.start_s ?? 0, 1)} s`),
+          h('td', {}, String(a.frame_index ?? '—')),
           h('td', {}, EVENT_LABEL[a.event] || a.label_fr || a.event), h('td', {}, a.rule_id || '—'),
-          h('td', {}, a.zone || '—')));
-        clear(out).append(h('p', {}, `${rows.length} alerte(s) auraient été levées.`),
-          rows.length ? table(['Instant', 'Événement', 'Règle', 'Zone'], rows) : '');
+          h('td', {}, a.zone || '—'), h('td', {}, SEVERITY_LABEL[a.severity] || a.severity || '—'),
+          h('td', {}, (a.track_ids || []).join(', ') || '—'),
+          h('td', {}, `${fmtNumber((a.confidence ?? 0) * 100, 0)} %`)));
+        clear(out).append(h('p', { id: 'bilan-essai' }, alerts.length
+          ? `${alerts.length} alerte(s) auraient été levées sur ${res.clip} (caméra ${res.camera_id}, version ${res.config_version}).`
+          : `Aucune alerte n’aurait été levée sur ${res.clip} (caméra ${res.camera_id}).`),
+        rows.length ? table(['Instant dans le clip', 'Image', 'Événement', 'Règle', 'Zone', 'Priorité',
+          'Pistes', 'Confiance'], rows, { class: 'essai' }) : '');
       } catch (err) {
-        clear(out).append(h('p', { class: 'error' }, `Test impossible : ${err.message}`));
+        clear(out).append(h('p', { class: 'error', role: 'alert' }, `Test impossible : ${err.message}`));
+      } finally {
+        run.disabled = false;
       }
     });
     clear(testBox).append(form);

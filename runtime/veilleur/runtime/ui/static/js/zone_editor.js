@@ -1,10 +1,14 @@
 // Draw zones on a camera snapshot: click to place points, drag them, delete them; lines show
 // their crossing direction. Points are normalised (0..1, x right, y down), as in the site file.
+// A zone of kind 'points' is a set of numbered points (the calibration's, EX-008): no outline,
+// its points always shown with their number.
 // Keyboard: arrows move the selected point, Suppr deletes it, Entrée ends a drawing, Échap
 // cancels it, Tab on the canvas then N / P selects the next / previous point.
 import { apiFetch } from './api.js';
 
 const HANDLE = 8;
+// points a finished shape keeps; the calibration's four are checked by the service
+const MIN_POINTS = { line: 2, polygon: 3, points: 1 };
 
 export class ZoneEditor {
   constructor(canvas, { onChange = () => {}, onStatus = () => {} } = {}) {
@@ -54,16 +58,19 @@ export class ZoneEditor {
     this.active = zone;
     this.drawing = true;
     this.selectedPoint = -1;
-    this.onStatus(zone.kind === 'line'
-      ? 'Cliquez deux points sur l’image pour tracer la ligne.'
-      : 'Cliquez les sommets du polygone, puis Entrée ou « Terminer le tracé ».');
+    const hint = {
+      line: 'Cliquez deux points sur l’image pour tracer la ligne.',
+      points: 'Cliquez les points reconnaissables au sol (quatre au moins), puis Entrée ou « Terminer le placement ».',
+    };
+    this.onStatus(hint[zone.kind]
+      || 'Cliquez les sommets du polygone, puis Entrée ou « Terminer le tracé ».');
     this.canvas.focus();
     this.draw();
   }
 
   finishDrawing() {
     if (!this.drawing || !this.active) return;
-    const need = this.active.kind === 'line' ? 2 : 3;
+    const need = MIN_POINTS[this.active.kind] ?? 3;
     if (this.active.points.length < need) {
       this.onStatus(`Il faut au moins ${need} points.`);
       return;
@@ -126,7 +133,7 @@ export class ZoneEditor {
 
   removePoint(i) {
     if (this.readOnly || !this.active) return;
-    const min = this.drawing ? 0 : (this.active.kind === 'line' ? 2 : 3);
+    const min = (this.drawing || this.active.kind === 'points') ? 0 : (MIN_POINTS[this.active.kind] ?? 3);
     if (this.active.points.length <= min) {
       this.onStatus(this.active.kind === 'line'
         ? 'Une ligne garde ses deux points : supprimez la zone ou retracez-la.'
@@ -135,7 +142,7 @@ export class ZoneEditor {
     }
     this.active.points.splice(i, 1);
     this.selectedPoint = Math.min(i, this.active.points.length - 1);
-    this.onChange();
+    this.onChange('remove', i);
     this.draw();
   }
 
@@ -201,6 +208,10 @@ export class ZoneEditor {
       const on = z === this.active;
       const pts = z.points.map(([x, y]) => [x * W, y * H]);
       if (!pts.length) continue;
+      if (z.kind === 'points') {
+        this.numbered(pts, on);
+        continue;
+      }
       g.lineWidth = on ? 4 : 2;
       g.strokeStyle = on ? '#ffb703' : (z.kind === 'line' ? '#e63946' : '#8ecae6');
       g.fillStyle = on ? 'rgba(255,183,3,0.18)' : 'rgba(142,202,230,0.15)';
@@ -229,6 +240,22 @@ export class ZoneEditor {
         });
       }
     }
+  }
+
+  numbered(pts, on) {
+    const g = this.g;
+    g.font = 'bold 15px sans-serif';
+    pts.forEach(([x, y], i) => {
+      g.fillStyle = on && i === this.selectedPoint ? '#e63946' : '#ffb703';
+      g.strokeStyle = '#000000';
+      g.lineWidth = 2;
+      g.beginPath(); g.arc(x, y, HANDLE, 0, Math.PI * 2); g.fill(); g.stroke();
+      const label = String(i + 1);
+      g.fillStyle = 'rgba(0,0,0,0.7)';
+      g.fillRect(x + HANDLE + 2, y - 20, g.measureText(label).width + 8, 20);
+      g.fillStyle = '#ffffff';
+      g.fillText(label, x + HANDLE + 6, y - 5);
+    });
   }
 
   lineArrow(z, pts) {
