@@ -111,7 +111,7 @@ def test_rules_change_through_the_api_is_validated_backed_up_and_applied(site_wo
     bad = world.get("/api/v1/config", "admin").json()["site"]
     bad["cameras"][0]["rules"][0]["seuil_inconnu"] = 1
     r = put(world, "/api/v1/config", "admin", bad)
-    assert r.status_code == 422 and "unknown field" in r.json()["detail"]
+    assert r.status_code == 422 and "seuil_inconnu : champ inconnu" in r.json()["detail"]
     assert config.read_text() == before
 
 
@@ -125,7 +125,10 @@ def test_cameras_are_added_and_removed_by_the_administrator(site_world):
     assert world.post("/api/v1/cameras", "admin", json=camera("cam-c")).status_code == 409
     assert world.post("/api/v1/cameras", "avance", json=camera("cam-d")).status_code == 403
     bad = world.post("/api/v1/cameras", "admin", json={"id": "cam-e"})
-    assert bad.status_code == 422 and "source" in bad.json()["detail"]
+    assert (
+        bad.status_code == 422
+        and "cameras.3.source : champ obligatoire manquant" in bad.json()["detail"]
+    )
     gone = world.client.delete("/api/v1/cameras/cam-b", headers=world.headers("admin"))
     assert gone.status_code == 200 and gone.json()["removed"] == ["cam-b"]
     assert "cam-b" not in runtime.engine.cameras
@@ -299,3 +302,23 @@ def test_live_frame_overlay_and_alert_snapshot(tmp_path: Path):
     (tmp_path / "cliches" / alert["snapshot"]["path"]).write_bytes(r.content[:-20])
     altered = world.get(f"/api/v1/alerts/{alert['id']}/snapshot.jpg", "standard")
     assert altered.status_code == 409 and "modifié" in altered.json()["detail"]
+
+
+@pytest.mark.req("EX-045", "EX-008")
+def test_configuration_refusals_are_in_french(site_world):
+    world, _, _ = site_world
+    doc = world.get("/api/v1/config", "admin").json()["site"]
+    doc["cameras"][0]["calibration"] = {
+        "image_points": [[0.2, 0.5], [0.8, 0.5], [0.9, 0.9], [0.1, 0.9]],
+        "ground_points_m": [[0, 0], [12, 0], [12, 6]],
+    }
+    r = put(world, "/api/v1/config", "admin", doc)
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "configuration refusée (1 erreur(s)) : cameras.0.calibration.ground_points_m : "
+        "4 élément(s) au moins (ici 3)"
+    )
+    del doc["cameras"][0]["calibration"]
+    doc["cameras"][0]["rules"][0]["zone"] = "nulle-part"
+    detail = put(world, "/api/v1/config", "admin", doc).json()["detail"]
+    assert "la règle intrus désigne la zone nulle-part, que la caméra cam-a n'a pas" in detail

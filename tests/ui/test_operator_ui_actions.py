@@ -227,7 +227,9 @@ def test_a_camera_is_calibrated_by_clicking_points(page: Page, ui: UiWorld):
     page.get_by_role("button", name="Enregistrer la calibration").click()
     error = page.locator("#erreur-calibration")
     expect(error).to_contain_text("Calibration refusée")
-    expect(error).to_contain_text("il faut au moins 4 éléments (et non 3)")
+    expect(error).to_contain_text(
+        "caméra n° 1, calibration, points dans l’image : 4 élément(s) au moins (ici 3)"
+    )
     assert_french(page)
     shoot(page, "cameras-calibration-refusee")
     # four points, their ground position in metres (French decimals)

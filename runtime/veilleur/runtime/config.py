@@ -27,7 +27,15 @@ CONFIG_VERSION = 1
 
 
 class ConfigError(ValueError):
-    """A site configuration that cannot be used; the message says where and what to change."""
+    """A site configuration that cannot be used; the message says where and what to change.
+
+    ``errors``: the validation errors behind it (pydantic's list), when there are some, so a
+    caller can word them for its own readers (the API answers in French).
+    """
+
+    def __init__(self, message: str, errors: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
 
 
 class _Model(BaseModel):
@@ -683,7 +691,7 @@ def parse_site_config(doc: Any, source: str = "<config>") -> SiteConfig:
     try:
         return SiteConfig.model_validate(doc)
     except ValidationError as err:
-        raise ConfigError(format_errors(source, err)) from None
+        raise ConfigError(format_errors(source, err), list(err.errors())) from None
 
 
 def load_site_config(path: Path | str) -> SiteConfig:

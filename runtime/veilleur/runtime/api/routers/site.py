@@ -21,6 +21,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from veilleur.runtime.api.deps import LiveRuntimeDep, RuntimeDep
+from veilleur.runtime.api.errors import french_message
 from veilleur.runtime.api.routers.ops import options_of
 from veilleur.runtime.api.security import PrincipalDep, guard, set_audit_details
 from veilleur.runtime.auth.roles import Permission
@@ -86,7 +87,16 @@ def _parse(doc: Any) -> SiteConfig:
     try:
         return parse_site_config(doc, "configuration envoyée")
     except ConfigError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        if not exc.errors:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'configuration'} : {french_message(e)}"
+            for e in exc.errors[:20]
+        ]
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"configuration refusée ({len(exc.errors)} erreur(s)) : " + " ; ".join(parts),
+        ) from None
 
 
 def _authorise(principal: Principal, old: SiteConfig, new: SiteConfig) -> dict[str, list[str]]:

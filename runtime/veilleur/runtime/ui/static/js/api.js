@@ -26,44 +26,14 @@ const STATUS_FR = {
   503: 'service indisponible',
 };
 
-// The site configuration's validation messages come in English from the service (its YAML
-// schema); the operator reads them in French. Known phrasings are translated, field paths
-// are named; anything else is shown as received.
+// The service words configuration refusals in French with the fields' paths
+// (``cameras.0.calibration.image_points : 4 élément(s) au moins``); the operator reads the
+// fields by name: « caméra n° 1, calibration, points dans l'image ».
 const FIELD_FR = {
   cameras: 'caméra', zones: 'zone', rules: 'règle', calibration: 'calibration',
   image_points: 'points dans l’image', ground_points_m: 'points au sol (m)', points: 'points',
-  schedule: 'plage horaire', source: 'source', site: 'site', when: 'condition',
+  schedule: 'plage horaire', source: 'source', site: 'site', when: 'condition', body: 'saisie',
 };
-const MESSAGES_FR = [
-  [/^List should have at least (\d+) items? after validation, not (\d+)$/,
-    (m) => `il faut au moins ${m[1]} éléments (et non ${m[2]})`],
-  [/^List should have at most (\d+) items? after validation, not (\d+)$/,
-    (m) => `il faut au plus ${m[1]} éléments (et non ${m[2]})`],
-  [/^Input should be greater than or equal to (.+)$/, (m) => `la valeur doit être supérieure ou égale à ${m[1]}`],
-  [/^Input should be less than or equal to (.+)$/, (m) => `la valeur doit être inférieure ou égale à ${m[1]}`],
-  [/^Input should be greater than (.+)$/, (m) => `la valeur doit être supérieure à ${m[1]}`],
-  [/^Input should be less than (.+)$/, (m) => `la valeur doit être inférieure à ${m[1]}`],
-  [/^Input should be a valid number.*$/, () => 'la valeur doit être un nombre'],
-  [/^Field required$/, () => 'champ obligatoire'],
-  [/^unknown field.*$/, () => 'champ inconnu (retirez-le ou vérifiez son orthographe)'],
-  [/^Value error, (.*)$/, (m) => frenchMessage(m[1])],
-  [/^calibration has (\d+) image points but (\d+) ground points$/,
-    (m) => `la calibration a ${m[1]} points dans l’image mais ${m[2]} points au sol`],
-  [/^calibration needs at least 4 image points.*\(got (\d+) and (\d+)\)$/,
-    (m) => `la calibration demande au moins 4 points dans l’image et autant au sol (reçus : ${m[1]} et ${m[2]})`],
-  [/^calibration points are \(nearly\) collinear$/,
-    () => 'les points de calibration sont (presque) alignés : choisissez des points qui forment un quadrilatère'],
-  [/^calibration points give no valid homography$/,
-    () => 'ces points de calibration ne donnent pas de transformation valable'],
-];
-
-function frenchMessage(msg) {
-  for (const [re, fr] of MESSAGES_FR) {
-    const m = re.exec(msg.trim());
-    if (m) return fr(m);
-  }
-  return msg;
-}
 
 function frenchField(loc) {
   const parts = loc.split('.');
@@ -82,18 +52,16 @@ function frenchField(loc) {
   return out.join(', ');
 }
 
-/** The service's configuration messages in French (see above); other texts unchanged. */
+/** The service's refusal with its field paths named in words; other texts unchanged. */
 export function frenchDetail(text) {
-  const lines = String(text).split('\n');
-  const head = /^(.*): invalid (site configuration|[\w ]+) \((\d+) error\(s\)\)$/.exec(lines[0]);
-  if (!head) return lines.length === 1 ? frenchMessage(lines[0]) : text;
-  const what = head[2] === 'site configuration' ? 'configuration du site' : head[2];
-  const out = [`${head[1]} : ${what} invalide (${head[3]} erreur${Number(head[3]) > 1 ? 's' : ''})`];
-  for (const line of lines.slice(1)) {
-    const m = /^\s*-\s*([^:]+):\s*(.*)$/.exec(line);
-    out.push(m ? `${frenchField(m[1])} : ${frenchMessage(m[2])}` : line.trim());
-  }
-  return out.join(' ; ');
+  const m = /^(configuration refusée \(\d+ erreur\(s\)\)|requête invalide) : (.*)$/s.exec(
+    String(text));
+  if (!m) return String(text);
+  const items = m[2].split(' ; ').map((part) => {
+    const f = /^([\w.]+) : (.*)$/s.exec(part);
+    return f ? `${frenchField(f[1])} : ${f[2]}` : part;
+  });
+  return `${m[1]} : ${items.join(' ; ')}`;
 }
 
 /** The French reason of a failed response (the API's ``detail`` when it gives one). */
