@@ -228,6 +228,14 @@ def test_logs_metrics_and_health_components(site_world, tmp_path: Path):
         logs = world.get("/api/v1/logs", "admin", params={"level": "ERROR"}).json()
         assert any(r["message"] == "caméra cam-a injoignable" for r in logs)
         assert world.get("/api/v1/logs", "admin", params={"level": "BAVARD"}).status_code == 422
+        csv = world.get("/api/v1/logs", "admin", params={"level": "ERROR", "format": "csv"})
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        lines = csv.text.strip().splitlines()
+        assert lines[0].startswith("ts,level,incident") and "injoignable" in lines[-1]
+        xlsx = world.get("/api/v1/logs", "admin", params={"level": "ERROR", "format": "xlsx"})
+        assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+        exports = [e for e in world.audit.list(limit=20) if e["event"] == "export"]
+        assert exports and exports[0]["details"]["export"] == "logs"
         assert world.get("/api/v1/logs", "avance").status_code == 403
     finally:
         logging.getLogger().removeHandler(handler)

@@ -585,3 +585,18 @@ def export(
     pages = iter_records(journal, flt, tz=tz, page_size=page_size)
     n = WRITERS[f](out, names, types, headers, pages)
     return ExportResult(out, f, n, out.stat().st_size)
+
+
+def write_records(
+    out: Path,
+    records: list[dict[str, Any]],
+    columns: Sequence[tuple[str, ColType]],
+    fmt: Format,
+) -> int:
+    """Write plain records (e.g. application log lines) with the journal's writers: the same
+    formats, the same files. Values are taken by column name; extra keys are left out."""
+    names = [c for c, _ in columns]
+    types = [t for _, t in columns]
+    rows = [{n: _flat(r.get(n)) for n in names} for r in records]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return WRITERS[fmt](out, names, types, names, iter([rows]))

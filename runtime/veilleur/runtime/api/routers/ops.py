@@ -3,6 +3,8 @@ retention, licences (EX-023, EX-024, EX-030, EX-031, EX-034, EX-043, EX-044)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -10,13 +12,17 @@ from typing import Annotated, Any, Literal
 import yaml
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from veilleur.runtime.api.deps import JournalDep, RuntimeDep
 from veilleur.runtime.api.options import ServiceOptions
+from veilleur.runtime.api.routers.journal import MEDIA_TYPES
 from veilleur.runtime.api.security import PrincipalDep, guard, security_of, set_audit_details
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.config import ConfigError, load_site_config
+from veilleur.runtime.journal.export import ColType, write_records
 from veilleur.runtime.journal.retention import RetentionPolicy, load_policy, purge
 from veilleur.runtime.ops.applog import read_app_logs
 from veilleur.runtime.ops.backup import (
@@ -60,6 +66,20 @@ def metrics(request: Request, journal: JournalDep, runtime: RuntimeDep) -> Respo
     return Response(body, media_type=ctype)
 
 
+LOG_COLUMNS: tuple[tuple[str, ColType], ...] = (
+    ("ts", "str"),
+    ("level", "str"),
+    ("incident", "str"),
+    ("logger", "str"),
+    ("camera", "str"),
+    ("component", "str"),
+    ("rule", "str"),
+    ("actor", "str"),
+    ("message", "str"),
+    ("exception", "str"),
+)
+
+
 @router.get("/logs", **guard(Permission.AUDIT_READ, audit="read"))
 def logs(
     request: Request,
@@ -68,17 +88,41 @@ def logs(
     until: datetime | None = None,
     camera: Annotated[str | None, Query(max_length=64)] = None,
     incident: Annotated[Literal["critique", "majeur", "mineur"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[dict[str, Any]]:
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+    format: Annotated[
+        Literal["csv", "jsonl", "json", "parquet", "feather", "xlsx"] | None,
+        Query(description="Fichier à télécharger dans ce format (par défaut : liste JSON)."),
+    ] = None,
+) -> Any:
     """Journaux applicatifs (incidents majeurs et critiques par défaut), les plus anciens
-    d'abord, pour les administrateurs (EX-023, EX-024)."""
+    d'abord, pour les administrateurs (EX-023, EX-024) ; exportables dans les formats du
+    journal."""
     path = _needs(options_of(request).log_file, "journal applicatif")
     try:
-        return read_app_logs(
+        records = read_app_logs(
             path, level, since, limit, until=until, camera=camera, incident=incident
         )
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    if format is None:
+        return records
+    set_audit_details(request, export="logs", format=format, rows=len(records))
+    request.state.audit = "export"
+    fd, tmp = tempfile.mkstemp(prefix="veilleur-logs-", suffix=f".{format}")
+    os.close(fd)
+    out = Path(tmp)
+    try:
+        write_records(out, records, LOG_COLUMNS, format)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        out,
+        media_type=MEDIA_TYPES[format],
+        filename=f"journal-applicatif.{format}",
+        headers={"X-Veilleur-Rows": str(len(records))},
+        background=BackgroundTask(out.unlink, missing_ok=True),
+    )
 
 
 # --- configuration backups ---------------------------------------------------------------
