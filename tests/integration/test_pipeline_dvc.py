@@ -31,8 +31,12 @@ SMALL = {
         "max_train_images": 200,
         "max_val_images": 40,
         "batch_size": 8,
+        # 12 short clips may miss a rare class: trained anyway (the stop is tested in
+        # tests/unit/training/test_registry.py).
+        "missing_classes": "warn",
     },
-    "export": {"parity_images": 4},
+    # A 2-epoch model: the INT8 cost is measured and reported, not gated here.
+    "export": {"parity_images": 4, "int8_min_agreement": 0.0, "int8_max_map50_drop": 1.0},
     # A 2-epoch model on a handful of test clips: the bias gates are reported, not enforced
     # (their failing path is tested in tests/unit/evaluation/test_bias.py).
     "evaluate": {"n_bootstrap": 100, "detection_bootstrap": 50, "gates": {"enforce": False}},
@@ -114,6 +118,27 @@ def test_onnx_parity_and_provenance(pipeline: Path):
     assert params["dataset_version"] == dataset_version
     assert {"train/loss", "val/loss"} <= metrics
     assert not (pipeline / "mlruns").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.req("EX-085", "EX-131")
+def test_int8_model_card_and_registry_candidate(pipeline: Path):
+    export = json.loads((pipeline / "models/export_report.json").read_text())
+    side = json.loads((pipeline / "models/detector.onnx.json").read_text())
+    assert export["int8"]["n_images"] > 0 and (pipeline / "models/detector.int8.onnx").is_file()
+    card = (pipeline / "reports/models/model_card.md").read_text(encoding="utf-8")
+    assert side["sha256"] in card and side["mlflow_run_id"] in card
+    assert f"{export['int8']['map50_delta']:.4f}" in card
+    assert export["registered"]["alias"] == "candidate"
+    with sqlite3.connect(pipeline / "mlflow.db") as db:
+        aliases = dict(db.execute("SELECT alias, version FROM registered_model_aliases"))
+        tags = dict(
+            db.execute(
+                "SELECT key, value FROM model_version_tags WHERE version = ?",
+                (aliases["candidate"],),
+            )
+        )
+    assert tags["sha256"] == side["sha256"]
 
 
 @pytest.mark.slow

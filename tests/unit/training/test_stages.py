@@ -36,7 +36,8 @@ def trained(rect_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Tra
     (root / "params.yaml").write_text(
         "train:\n  input_size: [96, 128]\n  epochs: 2\n  batch_size: 4\n"
         "  limit_train_batches: 2\n  limit_val_batches: 1\n  num_workers: 0\n"
-        "export:\n  parity_images: 4\n",
+        "  missing_classes: warn\n"
+        "export:\n  parity_images: 4\n  int8: false\n",
         encoding="utf-8",
     )
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -41,6 +41,10 @@ class TrainParams(BaseModel, frozen=True, extra="forbid"):
     val_map: bool = Field(True, description="Compute a quick mAP@0.5 on val each epoch.")
     precision: Literal["32-true", "16-mixed", "bf16-mixed"] = "32-true"
     deterministic: bool = True
+    missing_classes: Literal["error", "warn"] = Field(
+        "error",
+        description="A taxonomy class with no box in the train split: stop (error) or warn.",
+    )
 
     @field_validator("input_size")
     @classmethod
@@ -64,3 +68,22 @@ class ExportParams(BaseModel, frozen=True, extra="forbid"):
     parity_tolerance: float = Field(1e-3, gt=0, description="Max abs diff allowed.")
     parity_confidence: float = Field(0.3, gt=0, lt=1, description="Threshold for agreement.")
     parity_nms_iou: float = Field(0.5, gt=0, le=1)
+    int8: bool = Field(True, description="Also write MODEL.int8.onnx (static QDQ quantisation).")
+    int8_per_channel: bool = Field(True, description="Per-channel INT8 weights.")
+    int8_calibration_images: int = Field(32, ge=1, description="Val frames for calibration.")
+    int8_calibration: Literal["minmax", "percentile", "entropy"] = Field(
+        "percentile", description="Activation range calibration of onnxruntime."
+    )
+    int8_eval_images: int = Field(
+        200, ge=1, description="Val images on which FP32 and INT8/FP16 are compared (mAP@0.5)."
+    )
+    int8_max_map50_drop: float = Field(
+        0.05, ge=0, description="Gate: mAP@0.5 (val) of INT8 may fall at most this below FP32."
+    )
+    int8_min_agreement: float = Field(
+        0.5, ge=0, le=1, description="Gate: detection-level agreement of INT8 with FP32."
+    )
+    fp16: bool = Field(False, description="Also write MODEL.fp16.onnx (for GPUs).")
+    register_model: bool = Field(
+        True, description="Register the passing export as the MLflow 'candidate' of its task."
+    )

@@ -41,12 +41,37 @@ class LoadedCheckpoint:
     provenance: dict[str, str]
 
 
+class CheckpointError(ValueError):
+    """The checkpoint file is missing, truncated, corrupt or not one of the train stage."""
+
+
 def load_checkpoint(path: Path) -> LoadedCheckpoint:
-    """Rebuild the export wrapper (eval mode, CPU) from a checkpoint of the train stage."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    """Rebuild the export wrapper (eval mode, CPU) from a checkpoint of the train stage.
+
+    Raises:
+        CheckpointError: with a message naming the file and what is wrong with it.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found; run the train stage first")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path}: unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); the file "
+            "is corrupt or truncated — re-run the train stage"
+        ) from exc
+    if not isinstance(ckpt, dict) or not {"hyper_parameters", "state_dict"} <= set(ckpt):
+        raise CheckpointError(
+            f"{path}: not a checkpoint of `veilleur train` (no hyper_parameters/state_dict)"
+        )
     hp: dict[str, Any] = ckpt["hyper_parameters"]
-    module = DetectorModule(hp["params"], hp["classes"], hp.get("provenance"))
-    module.load_state_dict(ckpt["state_dict"])
+    try:
+        module = DetectorModule(hp["params"], hp["classes"], hp.get("provenance"))
+        module.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: checkpoint does not match the detector it describes ({str(exc)[:300]})"
+        ) from exc
     return LoadedCheckpoint(
         wrapper=module.export_wrapper(),
         classes=tuple(hp["classes"]),

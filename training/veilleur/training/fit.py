@@ -8,12 +8,56 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
+import torch
 
 from veilleur.training.config import TrainParams
-from veilleur.training.datamodule import DetectionDataModule
+from veilleur.training.datamodule import DetectionDataModule, load_coco_split
 from veilleur.training.module import DetectorModule
 
 log = logging.getLogger(__name__)
+
+
+class TrainingInputError(ValueError):
+    """Bad input to training (data, parameters): the message says what and how to fix it."""
+
+
+def check_data(data_dir: Path, classes: tuple[str, ...], missing: str = "error") -> dict[str, int]:
+    """Check the prepared dataset before any run starts; returns train boxes per class.
+
+    Raises:
+        TrainingInputError: a missing split, an empty train or val split, or (``missing`` =
+            ``"error"``) a taxonomy class with no box in the train split.
+    """
+    counts: dict[str, int] = {}
+    for split in ("train", "val"):
+        ann = data_dir / split / "annotations.json"
+        if not ann.is_file():
+            raise TrainingInputError(f"{ann} not found: run the prepare stage first")
+        try:
+            records = load_coco_split(data_dir / split, classes)
+        except (ValueError, KeyError) as exc:
+            raise TrainingInputError(str(exc)) from None
+        if not records:
+            raise TrainingInputError(
+                f"{data_dir / split}: the {split} split is empty (no images); the prepare "
+                "stage's fractions or the dataset leave nothing to train/validate on"
+            )
+        if split == "train":
+            counts = dict.fromkeys(classes, 0)
+            for rec in records:
+                for label in rec.labels.tolist():
+                    counts[classes[int(label)]] += 1
+    absent = [c for c, n in counts.items() if n == 0]
+    if absent:
+        message = (
+            f"{data_dir / 'train'}: no training box for class(es) {absent}; the model could "
+            "not learn them. Add annotated images of these classes, or set "
+            "`train.missing_classes: warn` to train anyway (they will never be detected)"
+        )
+        if missing == "error":
+            raise TrainingInputError(message)
+        log.warning(message)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -58,7 +102,14 @@ def fit(
         callbacks=callbacks or [],
     )
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    try:
+        trainer.fit(module, datamodule=datamodule)
+    except torch.OutOfMemoryError as exc:
+        raise TrainingInputError(
+            f"out of memory with batch_size {params.batch_size} at input {list(params.input_size)}"
+            f" on {type(trainer.accelerator).__name__}: lower `train.batch_size` (or input_size,"
+            f" model_size), or use precision 16-mixed on a GPU ({str(exc)[:120]})"
+        ) from None
     duration = time.perf_counter() - start
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(checkpoint, weights_only=True)

@@ -39,7 +39,7 @@ def load_val_frames(data_dir: Path, count: int) -> list[NDArray[np.uint8]]:
     return frames
 
 
-def _agreement(a: list[Detections], b: list[Detections]) -> float:
+def agreement(a: list[Detections], b: list[Detections]) -> float:
     """Matched boxes (same class, IoU ≥ 0.5) / the larger detection count, over all images."""
     matched, total = 0, 0
     for da, db in zip(a, b, strict=True):
@@ -86,7 +86,7 @@ def parity_report(
         "confidence": confidence,
         "n_detections_torch": sum(len(d) for d in det_ref),
         "n_detections_onnx": sum(len(d) for d in det_got),
-        "agreement": _agreement(det_ref, det_got),
+        "agreement": agreement(det_ref, det_got),
     }
     log.info(
         "parity on %d images: max |diff| %.2e (boxes %.2e, scores %.2e), agreement %.3f",

@@ -22,12 +22,17 @@ UNKNOWN = "unknown"
 def ensure_experiment(tracking_uri: str, name: str, artifact_root: Path) -> str:
     """Point MLflow at ``tracking_uri`` and return the id of experiment ``name``.
 
-    A new experiment stores its artefacts under ``artifact_root`` (never ``./mlruns``).
+    With a local store, a new experiment stores its artefacts under ``artifact_root`` (never
+    ``./mlruns``); with a tracking server (``http(s)://``), the server's artefact store decides
+    (``mlflow server --artifacts-destination``), so every team member's run lands there.
     """
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return str(experiment.experiment_id)
+    if tracking_uri.startswith(("http://", "https://")):
+        return str(mlflow.create_experiment(name))
     artifact_root.mkdir(parents=True, exist_ok=True)
     return str(mlflow.create_experiment(name, artifact_location=artifact_root.resolve().as_uri()))
 
@@ -61,3 +66,29 @@ class MlflowEpochMetrics(L.Callback):
             step,
             ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if "loss_" not in k),
         )
+
+
+def plot_history(history: list[dict[str, float]], path: Path) -> Path:
+    """Per-epoch curves (losses; val mAP@0.5 on a second axis) as a PNG for the MLflow run."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    epochs = [int(h["epoch"]) for h in history]
+    for key in ("train/loss", "val/loss"):
+        if history and all(key in h for h in history):
+            ax.plot(epochs, [h[key] for h in history], marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if history and all("val/map50" in h for h in history):
+        ax2 = ax.twinx()
+        ax2.plot(epochs, [h["val/map50"] for h in history], "g--", marker="s", label="val/map50")
+        ax2.set_ylabel("val mAP@0.5")
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(path))
+    return path
