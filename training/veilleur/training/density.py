@@ -37,6 +37,7 @@ from torch import nn
 
 from veilleur.training.config import TrainParams
 from veilleur.training.datamodule import Batch, DetectionDataModule
+from veilleur.training.fit import make_trainer
 from veilleur.training.nets import PRESETS
 from veilleur.training.nets.backbone import CSPBackbone, FPNLite, scaled_channels
 from veilleur.training.preprocess import PREPROCESS, SCALE
@@ -173,22 +174,7 @@ def fit_density(
     if classes[PERSON] != "person":
         raise ValueError(f"taxonomy index {PERSON} must be 'person', got {classes[PERSON]!r}")
     L.seed_everything(params.seed, workers=True, verbose=False)
-    trainer = L.Trainer(
-        accelerator="auto",
-        devices=1,
-        max_epochs=params.epochs,
-        precision=params.precision,
-        deterministic="warn" if params.deterministic else False,
-        limit_train_batches=params.limit_train_batches,
-        limit_val_batches=params.limit_val_batches,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=checkpoint.parent,
-        callbacks=callbacks or [],
-    )
+    trainer = make_trainer(params, checkpoint.parent, callbacks)
     module = DensityModule(params.model_dump(mode="json"), provenance)
     start = time.perf_counter()
     datamodule = DetectionDataModule(data_dir, params, classes)

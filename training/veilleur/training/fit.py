@@ -21,6 +21,30 @@ class TrainingInputError(ValueError):
     """Bad input to training (data, parameters): the message says what and how to fix it."""
 
 
+def make_trainer(
+    params: TrainParams, root: Path, callbacks: list[L.Callback] | None = None
+) -> L.Trainer:
+    """The Lightning trainer of every model of the stage (detector, density): one device,
+    ``accelerator="auto"`` (a GPU when present), the stage's precision, determinism and limits;
+    checkpoints and logs are the stage's own (MLflow), not Lightning's."""
+    return L.Trainer(
+        accelerator="auto",
+        devices=1,
+        max_epochs=params.epochs,
+        precision=params.precision,
+        deterministic="warn" if params.deterministic else False,
+        limit_train_batches=params.limit_train_batches,
+        limit_val_batches=params.limit_val_batches,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+        callbacks=callbacks or [],
+    )
+
+
 def check_data(data_dir: Path, classes: tuple[str, ...], missing: str = "error") -> dict[str, int]:
     """Check the prepared dataset before any run starts; returns train boxes per class.
 
@@ -85,22 +109,7 @@ def fit(
     L.seed_everything(params.seed, workers=True, verbose=False)
     datamodule = DetectionDataModule(data_dir, params, classes)
     module = DetectorModule(params.model_dump(mode="json"), list(classes), provenance)
-    trainer = L.Trainer(
-        accelerator="auto",
-        devices=1,
-        max_epochs=params.epochs,
-        precision=params.precision,
-        deterministic="warn" if params.deterministic else False,
-        limit_train_batches=params.limit_train_batches,
-        limit_val_batches=params.limit_val_batches,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=checkpoint.parent,
-        callbacks=callbacks or [],
-    )
+    trainer = make_trainer(params, checkpoint.parent, callbacks)
     start = time.perf_counter()
     try:
         trainer.fit(module, datamodule=datamodule)
