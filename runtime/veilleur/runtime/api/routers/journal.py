@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -58,21 +59,15 @@ def verify(journal: JournalDep) -> VerifyOut:
     return verify_out(journal)
 
 
-def file_export(
-    journal: Journal,
-    flt: ExportFilter,
-    fmt: Format,
-    french_headers: bool,
-    tz: str,
-    stem: str,
-) -> FileResponse:
-    """Write the export to a temporary file (bounded memory whatever the period), stream it,
-    and delete it once sent."""
+def download(write: Callable[[Path], int], fmt: Format, stem: str) -> FileResponse:
+    """Write a file with ``write`` (which returns its row count) into a temporary file
+    (bounded memory whatever the period), stream it, and delete it once sent. An
+    :class:`ExportError` is a 422."""
     fd, tmp = tempfile.mkstemp(prefix="veilleur-export-", suffix=f".{fmt}")
     os.close(fd)
     path = Path(tmp)
     try:
-        result = export(journal, path, flt, fmt=fmt, french_headers=french_headers, tz=tz)
+        rows = write(path)
     except ExportError as exc:
         path.unlink(missing_ok=True)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
@@ -83,9 +78,25 @@ def file_export(
         path,
         media_type=MEDIA_TYPES[fmt],
         filename=f"{stem}.{fmt}",
-        headers={"X-Veilleur-Rows": str(result.rows)},
+        headers={"X-Veilleur-Rows": str(rows)},
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
+
+
+def file_export(
+    journal: Journal,
+    flt: ExportFilter,
+    fmt: Format,
+    french_headers: bool,
+    tz: str,
+    stem: str,
+) -> FileResponse:
+    """A journal export (entries that ``flt`` selects) as a download."""
+
+    def write(path: Path) -> int:
+        return export(journal, path, flt, fmt=fmt, french_headers=french_headers, tz=tz).rows
+
+    return download(write, fmt, stem)
 
 
 @router.get(

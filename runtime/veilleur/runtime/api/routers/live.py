@@ -18,7 +18,13 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from veilleur.runtime.api.deps import LiveRuntimeDep
-from veilleur.runtime.api.security import PrincipalDep, guard, require_camera, security_of
+from veilleur.runtime.api.security import (
+    PrincipalDep,
+    client_ip,
+    guard,
+    require_camera,
+    security_of,
+)
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.auth.store import Principal
 from veilleur.runtime.core.geometry import points_in_polygon
@@ -85,7 +91,7 @@ def _audit_view(request: Request, principal: Principal, camera_id: str) -> None:
     security_of(request).audit.record(
         "read",
         actor=principal.login,
-        ip=request.client.host if request.client else "",
+        ip=client_ip(request),
         method=request.method,
         path=request.url.path,
         camera_id=camera_id,

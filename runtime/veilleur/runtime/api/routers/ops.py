@@ -3,8 +3,6 @@ retention, licences (EX-023, EX-024, EX-030, EX-031, EX-034, EX-043, EX-044)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,13 +10,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from veilleur.runtime.api.deps import JournalDep, RuntimeDep
 from veilleur.runtime.api.options import ServiceOptions
-from veilleur.runtime.api.routers.journal import MEDIA_TYPES
+from veilleur.runtime.api.routers.journal import download
 from veilleur.runtime.api.security import PrincipalDep, guard, security_of, set_audit_details
 from veilleur.runtime.auth.roles import Permission
 from veilleur.runtime.config import ConfigError, load_site_config
@@ -108,20 +104,10 @@ def logs(
         return records
     set_audit_details(request, export="logs", format=format, rows=len(records))
     request.state.audit = "export"
-    fd, tmp = tempfile.mkstemp(prefix="veilleur-logs-", suffix=f".{format}")
-    os.close(fd)
-    out = Path(tmp)
-    try:
-        write_records(out, records, LOG_COLUMNS, format)
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
-    return FileResponse(
-        out,
-        media_type=MEDIA_TYPES[format],
-        filename=f"journal-applicatif.{format}",
-        headers={"X-Veilleur-Rows": str(len(records))},
-        background=BackgroundTask(out.unlink, missing_ok=True),
+    return download(
+        lambda out: write_records(out, records, LOG_COLUMNS, format),
+        format,
+        "journal-applicatif",
     )
 
 
