@@ -45,6 +45,7 @@ STAGES = {
         "veilleur.evaluation.stages.calibrate_density",
         "Fit a densite rule's count correction for dense crowds on annotated clips.",
     ),
+    "feedback": ("veilleur.evaluation.stages.feedback", "Field precision and hard negatives."),
 }
 
 
