@@ -19,6 +19,15 @@ SHARED = REPO_ROOT.parent / "shared"
 air_gap()
 
 
+@pytest.fixture(autouse=True)
+def _data_access_log(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`veilleur data …` journals every data access (EX-122); tests never write the repo's log."""
+    log = tmp_path_factory.mktemp("acces") / "acces-donnees.db"
+    monkeypatch.setenv("VEILLEUR_DATA_ACCESS_LOG", str(log))
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -29,7 +29,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import av
 import cv2
 from pydantic import BaseModel, Field
 
+from veilleur.data.curation import CURATION_NAME, CurateParams, CurationError, curate_prepared
 from veilleur.data.splits import SPLITS, SplitClip, SplitFractions, SplitName, Splits, split_clips
 from veilleur.runtime.core.taxonomy import CLASSES, coco_categories
 
@@ -346,7 +347,7 @@ def _clean(out_dir: Path) -> None:
     for split in SPLITS:
         if (out_dir / split).is_dir():
             shutil.rmtree(out_dir / split)
-    for name in (SPLITS_NAME, MANIFEST_NAME):
+    for name in (SPLITS_NAME, MANIFEST_NAME, CURATION_NAME):
         (out_dir / name).unlink(missing_ok=True)
 
 
@@ -366,7 +367,9 @@ def _split_counts(coco: _SplitCoco, n_clips: int) -> dict[str, Any]:
     }
 
 
-def prepare_dataset(raw_dir: Path, out_dir: Path, params: PrepareParams) -> PrepareResult:
+def prepare_dataset(
+    raw_dir: Path, out_dir: Path, params: PrepareParams, curate: CurateParams | None = None
+) -> PrepareResult:
     """Build the prepared detection dataset of contracts §6 from a synthetic clip bundle.
 
     Args:
@@ -376,9 +379,13 @@ def prepare_dataset(raw_dir: Path, out_dir: Path, params: PrepareParams) -> Prep
         out_dir: the dataset folder; its ``train/``, ``val/``, ``test/``, ``splits.json`` and
             ``manifest.json`` are replaced.
         params: the ``prepare`` parameters.
+        curate: the ``curate`` parameters; when given, near-duplicates across clips of a
+            split are removed and ``curation.json`` written before the manifest
+            (:mod:`veilleur.data.curation`); ``None`` skips curation.
 
     Raises:
-        PrepareError: unreadable or inconsistent bundle.
+        PrepareError: unreadable or inconsistent bundle, curation errors (cross-split
+            near-duplicates, …, listed in ``curation.json``).
         SplitError: fewer than 3 clips.
     """
     bundle = read_bundle(raw_dir)
@@ -416,6 +423,22 @@ def prepare_dataset(raw_dir: Path, out_dir: Path, params: PrepareParams) -> Prep
             counts[split]["images"],
             counts[split]["boxes"],
         )
+
+    curation = None
+    if curate is not None:
+        try:
+            curation = curate_prepared(out_dir, curate, writer.hashes)
+        except CurationError as exc:
+            raise PrepareError(str(exc)) from exc
+        for split in SPLITS:
+            doc = curation.documents[split]
+            curated = _SplitCoco(doc["categories"], doc["images"], doc["annotations"])
+            counts[split] = _split_counts(curated, len(splits.of(split)))
+        for clip_id, removed in curation.removed_per_clip.items():
+            c = clip_counts[clip_id]
+            clip_counts[clip_id] = replace(
+                c, images=c.images - removed["images"], boxes=c.boxes - removed["boxes"]
+            )
 
     splits_doc: dict[str, Any] = splits.as_dict()
     splits_doc["clips"] = {
@@ -455,6 +478,7 @@ def prepare_dataset(raw_dir: Path, out_dir: Path, params: PrepareParams) -> Prep
         },
         "counts": counts,
         "split_notes": list(splits.notes),
+        "curation": None if curation is None else curation.summary(),
     }
     (out_dir / MANIFEST_NAME).write_text(
         json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -14,6 +14,15 @@ proportion to the fractions, under the global split sizes, with two guarantees f
 - then the train split receives one clip of every stratum that still has one;
 - no split is ever empty (at least three clips are needed).
 
+**Grouping by scene.** Clips filmed by one camera on one site share their background: when clips
+carry a ``group`` (the scene, e.g. :func:`veilleur.data.slices.scene_of` of an ingested clip's
+provenance), every clip of a group lands in the same split, so no scene leaks from training
+into evaluation. Groups are then the unit: each is stratified by the most common
+``(scenario, negative)`` of its clips, the same two guarantees apply to groups, and the rest go,
+largest first, to the split furthest below its share of *clips*. At least three groups are
+needed. Clips without a group form a group of their own (the synthetic demo: each clip is
+filmed by its own virtual camera), which gives exactly the split by clip above.
+
 Example:
     >>> clips = [SplitClip(f"clip_{i:04d}", "franchissement", False) for i in range(5)]
     >>> s = split_clips(clips, SplitFractions(), seed=0)
@@ -69,6 +78,8 @@ class SplitClip:
     clip_id: str
     scenario: str
     negative: bool
+    group: str | None = None
+    """The scene (site/camera) of the clip; ``None``: the clip is its own group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +155,11 @@ def split_clips(clips: Sequence[SplitClip], fractions: SplitFractions, seed: int
     duplicates = sorted(i for i, n in Counter(c.clip_id for c in clips).items() if n > 1)
     if duplicates:
         raise SplitError(f"clip ids must be unique; given more than once: {duplicates}")
+    groups: dict[str, list[SplitClip]] = {}
+    for clip in sorted(clips, key=lambda c: c.clip_id):
+        groups.setdefault(clip.group if clip.group is not None else clip.clip_id, []).append(clip)
+    if any(len(members) > 1 for members in groups.values()):
+        return _split_groups(groups, fractions, seed)
     targets = target_sizes(len(clips), fractions)
     rng = random.Random(seed)
 
@@ -209,5 +225,76 @@ def split_clips(clips: Sequence[SplitClip], fractions: SplitFractions, seed: int
         train=tuple(sorted(assigned["train"])),
         val=tuple(sorted(assigned["val"])),
         test=tuple(sorted(assigned["test"])),
+        notes=tuple(notes),
+    )
+
+
+def _stratum(members: Sequence[SplitClip]) -> tuple[str, bool]:
+    """The most common ``(scenario, negative)`` of a group (ties: the smallest)."""
+    counts = Counter((c.scenario, c.negative) for c in members)
+    return min(counts, key=lambda k: (-counts[k], k))
+
+
+def _split_groups(
+    groups: dict[str, list[SplitClip]], fractions: SplitFractions, seed: int
+) -> Splits:
+    """:func:`split_clips` with groups (scenes) as the unit; see the module docstring."""
+    if len(groups) < len(SPLITS):
+        raise SplitError(
+            f"need at least {len(SPLITS)} scenes (groups of clips: camera/site) to fill train, "
+            f"val and test without a scene in two splits, got {len(groups)}: {sorted(groups)}; "
+            "add clips from other cameras or sites"
+        )
+    n_clips = sum(len(m) for m in groups.values())
+    targets = target_sizes(n_clips, fractions)
+    rng = random.Random(seed)
+    strata: dict[tuple[str, bool], list[str]] = {}
+    for name in sorted(groups):
+        strata.setdefault(_stratum(groups[name]), []).append(name)
+    for key in sorted(strata):
+        rng.shuffle(strata[key])
+    pending = {k: list(v) for k, v in strata.items()}
+    assigned: dict[SplitName, list[str]] = {s: [] for s in SPLITS}
+    size = dict.fromkeys(SPLITS, 0)
+    notes: list[str] = []
+
+    def put(split: SplitName, group: str) -> None:
+        assigned[split].append(group)
+        size[split] += len(groups[group])
+
+    for key in sorted(strata):  # 1. one scene of every event stratum with >= 2 scenes to test
+        scenario, negative = key
+        if negative:
+            continue
+        if len(strata[key]) >= 2:
+            put("test", pending[key].pop(0))
+        else:
+            notes.append(
+                f"event scenario {scenario!r} is mostly in a single scene ({strata[key][0]}): "
+                "it cannot be in both training and test; add scenes with it"
+            )
+    for key in sorted(strata):  # 2. then one scene of every stratum to train
+        left = sum(len(v) for v in pending.values())
+        still_empty = sum(1 for s in ("val", "test") if not assigned[s])
+        if pending[key] and left - 1 >= still_empty:
+            put("train", pending[key].pop(0))
+    rest = [g for key in sorted(strata) for g in pending[key]]
+    rest.sort(key=lambda g: -len(groups[g]))  # stable: the shuffled order breaks ties
+    for done, group in enumerate(rest):
+        empty = [s for s in SPLITS if not assigned[s]]
+        candidates = empty if empty and len(rest) - done <= len(empty) else list(SPLITS)
+        best = max(
+            candidates,
+            key=lambda s: ((targets[s] - size[s]) / targets[s], -SPLITS.index(s)),
+        )
+        put(best, group)
+    notes.append(
+        f"split by scene: {len(groups)} scenes for {n_clips} clips; clips per split "
+        + ", ".join(f"{s} {size[s]} (target {targets[s]})" for s in SPLITS)
+    )
+    return Splits(
+        train=tuple(sorted(c.clip_id for g in assigned["train"] for c in groups[g])),
+        val=tuple(sorted(c.clip_id for g in assigned["val"] for c in groups[g])),
+        test=tuple(sorted(c.clip_id for g in assigned["test"] for c in groups[g])),
         notes=tuple(notes),
     )

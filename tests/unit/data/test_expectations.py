@@ -7,15 +7,19 @@ per row: each row names the expectation that must fail and the sample it must po
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from veilleur.data.coverage import CoverageParams
 from veilleur.data.expectations import (
     DatasetReadError,
     FailedExpectation,
+    ValidationReport,
+    is_biometric_name,
     load_tables,
     validate_dataset,
 )
@@ -272,13 +276,24 @@ def test_good_dataset_passes(good: Path, tmp_path: Path) -> None:
     assert report.success, report.message()
     assert report.failures == ()
     assert report.evaluated >= 20
-    assert report.rows == {"images": 12, "boxes": 24, "splits": 3, "clip_splits": 4}
+    counts = {k: report.rows[k] for k in ("images", "boxes", "splits", "clip_splits")}
+    assert counts == {"images": 12, "boxes": 24, "splits": 3, "clip_splits": 4}
+    # Names checked for biometrics; no target table without targets.
+    assert report.rows["labels"] > 0
+    assert set(report.rows) == {"images", "boxes", "splits", "clip_splits", "labels"}
     summary = json.loads((tmp_path / "reports" / "validation.json").read_text("utf-8"))
     assert summary["success"] is True
     assert summary["evaluated"] == report.evaluated
     assert all(r["success"] for r in summary["expectations"])
     page = (tmp_path / "reports" / "index.html").read_text("utf-8")
     assert "conforme" in page
+    # Coverage is counted (not gated) without targets.
+    assert "Couverture par tranche" in page and "Aucun objectif de couverture fourni" in page
+    coverage = json.loads((tmp_path / "reports" / "coverage.json").read_text("utf-8"))
+    assert coverage["targets_set"] is False and coverage["passed"] is True
+    assert coverage["totals"]["images"] == {"train": 6, "val": 3, "test": 3, "all": 12}
+    person = next(c for c in coverage["classes"] if c["class"] == "person")
+    assert person["boxes"]["all"] == 12
     assert not (tmp_path / "reports" / "gx").exists()
 
 
@@ -352,10 +367,177 @@ def test_data_docs_site_is_written(good: Path, tmp_path: Path) -> None:
     assert report.data_docs_index == reports / "gx" / "index.html"
     assert report.data_docs_index.is_file()
     assert not (reports / "gx" / "stale").exists()
-    assert len(list((reports / "gx" / "validations").rglob("*.html"))) == 4
+    assert len(list((reports / "gx" / "validations").rglob("*.html"))) == len(report.rows)
     assert "gx/index.html" in (reports / "index.html").read_text("utf-8")
 
 
 def test_missing_dataset_is_named(tmp_path: Path) -> None:
     with pytest.raises(DatasetReadError, match=r"splits\.json not found"):
         load_tables(tmp_path)
+
+
+# --- Coverage targets, scene leakage and biometric names (issue 5 "done when") --------------
+
+
+def _failure(report: ValidationReport, table: str) -> FailedExpectation:
+    matching = [f for f in report.failures if f.table == table]
+    assert matching, report.message()
+    return matching[0]
+
+
+def with_metadata(d: Dataset, lighting: str = "day") -> None:
+    for record in d["splits"]["clips"].values():
+        record["metadata"] = {"lighting": lighting, "weather": "clear", "camera_height_m": 5.0}
+
+
+@pytest.mark.req("EX-089")
+def test_face_annotation_fails_with_its_sample(tmp_path: Path) -> None:
+    data = make_dataset()
+    data["coco"]["val"]["categories"].append({"id": 9, "name": "face"})
+    _ann(data, "val", 4)["category_id"] = 9
+    _ann(data, "test", 2)["attributes"] = {"identité": "p-12"}
+    _image(data, "train", 5)["metadata"] = {"licensePlate": "AB-123-CD"}
+    report = validate_dataset(write_dataset(tmp_path / "p", data), tmp_path / "r")
+    assert not report.success
+    failure = _failure(report, "labels")
+    assert failure.expectation == "expect_column_values_to_not_match_regex_list"
+    line = failure.describe()
+    assert "EX-089: no biometric annotation" in line
+    assert failure.unexpected_count == 3
+    assert "kind=category, name=face" in line
+    assert (
+        "kind=attribute_field, name=identité, clip=clip_0003, image_id=1, annotation_id=2" in line
+    )
+    assert "kind=image_metadata_field, name=licensePlate, clip=clip_0001, image_id=5" in line
+    # The face box is outside the taxonomy, too.
+    assert any(f.description == "category in the taxonomy" for f in report.failures)
+
+
+@pytest.mark.parametrize(
+    ("name", "biometric"),
+    [
+        ("face", True),
+        ("Human Face", True),
+        ("faceBox", True),
+        ("visage", True),
+        ("identité", True),
+        ("person_id", True),
+        ("license-plate", True),
+        ("plaque immatriculation", True),
+        ("surface", False),
+        ("track_id", False),
+        ("person_count", False),
+        ("template", False),
+        ("iscrowd", False),
+    ],
+)
+def test_biometric_names(name: str, biometric: bool) -> None:
+    assert is_biometric_name(name) is biometric
+
+
+@pytest.mark.req("EX-086")
+def test_scene_leakage_fails_naming_the_camera(tmp_path: Path) -> None:
+    data = make_dataset()
+    for clip in ("clip_0000", "clip_0003"):  # train and test, same camera
+        data["splits"]["clips"][clip]["provenance"] = {
+            "source": "parvis", "site": "Parvis nord", "camera": "cam-01"
+        }  # fmt: skip
+    root = write_dataset(tmp_path / "p", data)
+    # Structural suites only: scenes are not checked.
+    assert validate_dataset(root, tmp_path / "r0").success
+    report = validate_dataset(root, tmp_path / "r", coverage=CoverageParams())
+    failure = _failure(report, "scene_splits")
+    line = failure.describe()
+    assert "a scene (site/camera) is in one split only (no leakage)" in line
+    assert "failed on 2 rows" in line and "scene=parvis:Parvis nord/cam-01" in line
+    assert {(x["split"], x["scene"]) for x in failure.samples} == {
+        ("train", "parvis:Parvis nord/cam-01"),
+        ("test", "parvis:Parvis nord/cam-01"),
+    }
+    allowed = CoverageParams(forbid_scene_leakage=False)
+    assert validate_dataset(root, tmp_path / "r2", coverage=allowed).success
+
+
+@pytest.mark.req("EX-086", "EX-087")
+def test_under_represented_slice_and_class_fail_with_the_slice_named(tmp_path: Path) -> None:
+    data = make_dataset()
+    with_metadata(data)
+    data["splits"]["clips"]["clip_0003"]["metadata"]["lighting"] = "night"  # test only
+    root = write_dataset(tmp_path / "p", data)
+    targets = CoverageParams.model_validate(
+        {
+            "profile_name": "parvis de nuit",
+            "required_slices": [
+                {"criterion": "lighting", "value": "night", "min_images": 3,
+                 "min_images_per_split": 1},
+                {"criterion": "camera_height", "value": "4–8 m", "min_images": 12},
+            ],
+            "min_boxes_per_class": {"person": 12, "bag": 13},
+            "max_class_ratio": 2.0,
+        }
+    )  # fmt: skip
+    report = validate_dataset(root, tmp_path / "r", coverage=targets)
+    assert not report.success
+    slices = _failure(report, "slice_targets")
+    assert "EX-086: each slice of the deployment profile" in slices.describe()
+    assert slices.unexpected_count == 2  # night is absent from train and val
+    assert {(s["criterion"], s["value"], s["scope"]) for s in slices.samples} == {
+        ("lighting", "night", "train"),
+        ("lighting", "night", "val"),
+    }
+    classes = _failure(report, "class_targets")
+    assert [(s["class"], s["scope"]) for s in classes.samples] == [("bag", "all")]
+    balance = _failure(report, "class_balance")  # 8 classes absent: ratio infinite
+    assert balance.samples[0]["most"] in {"person", "bag"}
+    assert report.coverage is not None
+    reasons = report.coverage.reasons_fr()
+    assert (
+        "Tranche « Éclairage = nuit » sous-représentée dans le jeu « train » : 0 images "
+        "(minimum 1)" in reasons
+    )
+    assert "Classe « bag » sous-représentée dans l'ensemble du jeu : 12 boîtes (minimum 13)" in (
+        reasons
+    )
+    cov = json.loads((tmp_path / "r" / "coverage.json").read_text("utf-8"))
+    assert cov["passed"] is False and cov["targets_set"] is True
+    night = next(s for s in cov["slices"] if s["value"] == "night")
+    assert night["images"] == {"train": 0, "val": 0, "test": 3, "all": 3}
+    page = (tmp_path / "r" / "index.html").read_text("utf-8")
+    assert "Couverture par tranche" in page and "parvis de nuit" in page and "NON atteint" in page
+
+
+@pytest.mark.req("EX-086", "EX-089")
+def test_stage_stops_on_an_under_represented_slice_and_a_face(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from veilleur.data.stages import prepare as stage
+
+    data = make_dataset()
+    with_metadata(data)
+    data["coco"]["test"]["categories"].append({"id": 9, "name": "visage"})
+    root = write_dataset(tmp_path / "p", data)
+    manifest = {"format_version": 1, "dataset_version": "v-test", "source": {}, "params": {}}
+    (root / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "prepare:\n  coverage:\n    required_slices:\n"
+        "      - {criterion: lighting, value: night, min_images: 10}\n",
+        "utf-8",
+    )
+    caplog.set_level(logging.INFO)
+    args = ["--params", str(params), "--validate-only", "--out", str(root)]
+    status = stage.main([*args, "--reports", str(tmp_path / "r")])
+    assert status == 1
+    failed = [r.getMessage() for r in caplog.records if "expectation failed" in r.getMessage()]
+    assert len(failed) == 2, failed
+    assert any(
+        "slice_targets" in m and "criterion=lighting, value=night, measure=images, scope=all" in m
+        and "actual=0" in m and "required=10" in m
+        for m in failed
+    )  # fmt: skip
+    assert any("labels" in m and "kind=category, name=visage" in m for m in failed)
+    assert "Tranche « Éclairage = nuit » sous-représentée" in caplog.text
+    # The card is written even for a rejected dataset, and says so.
+    card = (tmp_path / "r" / "dataset_card.md").read_text("utf-8")
+    assert "NON CONFORME (2 attentes en échec" in card
+    assert "ÉCHEC : des noms biométriques ont été trouvés" in card

@@ -20,6 +20,13 @@ from veilleur.data.prepare import PrepareParams
 from veilleur.data.stages import data as stage
 from veilleur.runtime.core.taxonomy import CLASSES
 
+
+@pytest.fixture(autouse=True)
+def _access_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's data access log goes to the test's folder, never to the repository's var/."""
+    monkeypatch.setenv("VEILLEUR_DATA_ACCESS_LOG", str(tmp_path / "acces-donnees.db"))
+
+
 W, H = 704, 576
 
 

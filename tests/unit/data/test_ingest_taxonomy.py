@@ -17,6 +17,12 @@ from veilleur.runtime.core.taxonomy import CLASSES
 from veilleur.runtime.detect.class_maps import COCO80, COCO_TO_TAXONOMY
 
 
+@pytest.fixture(autouse=True)
+def _access_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's data access log goes to the test's folder, never to the repository's var/."""
+    monkeypatch.setenv("VEILLEUR_DATA_ACCESS_LOG", str(tmp_path / "acces-donnees.db"))
+
+
 @pytest.mark.req("EX-047", "EX-048")
 def test_taxonomy_file_matches_runtime_and_covers_coco() -> None:
     taxonomy = load_taxonomy(TAXONOMY)

@@ -14,6 +14,12 @@ from veilleur.data.ingest.model import Sample
 from veilleur.data.stages import data as stage
 
 
+@pytest.fixture(autouse=True)
+def _access_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's data access log goes to the test's folder, never to the repository's var/."""
+    monkeypatch.setenv("VEILLEUR_DATA_ACCESS_LOG", str(tmp_path / "acces-donnees.db"))
+
+
 def _yolo(src: Path, names: list[str], labels: dict[str, str]) -> Path:
     """``labels``: ``images/<split>/<stem>.jpg`` path → label file content."""
     (src).mkdir(parents=True, exist_ok=True)

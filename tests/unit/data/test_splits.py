@@ -182,3 +182,57 @@ def test_bad_fractions(fractions: dict[str, float], match: str) -> None:
 def test_split_errors(clips: list[SplitClip], match: str) -> None:
     with pytest.raises(SplitError, match=match):
         split_clips(clips, SplitFractions(), seed=0)
+
+
+# --- Grouping by scene (camera/site) ----------------------------------------------------------
+
+
+def scenes(n_scenes: int, clips_per_scene: int, scenarios: list[str]) -> list[SplitClip]:
+    """``n_scenes`` cameras with ``clips_per_scene`` clips each, scenarios in rotation."""
+    out: list[SplitClip] = []
+    for s in range(n_scenes):
+        for _ in range(clips_per_scene):
+            scenario = scenarios[len(out) % len(scenarios)]
+            out.append(
+                SplitClip(f"clip_{len(out):04d}", scenario, scenario == "neg", f"site/cam-{s:02d}")
+            )
+    return out
+
+
+@pytest.mark.req("EX-086")
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_a_scene_never_spans_two_splits(seed: int) -> None:
+    clips = scenes(10, 3, ["franchissement", "arme", "neg"])
+    splits = split_clips(clips, SplitFractions(), seed)
+    scene_of = {c.clip_id: c.group for c in clips}
+    seen: dict[str | None, str] = {}
+    for split in SPLITS:
+        for clip_id in splits.of(split):
+            assert seen.setdefault(scene_of[clip_id], split) == split, clip_id
+    assert sorted(c for s in SPLITS for c in splits.of(s)) == sorted(c.clip_id for c in clips)
+    sizes = [len(splits.of(s)) for s in SPLITS]
+    assert sizes == [18, 6, 6]  # 10 scenes of 3 clips: 6 / 2 / 2 scenes
+    assert split_clips(list(reversed(clips)), SplitFractions(), seed) == splits
+    assert any("split by scene: 10 scenes for 30 clips" in n for n in splits.notes)
+
+
+def test_a_large_scene_stays_whole() -> None:
+    clips = [SplitClip(f"c{i:03d}", "franchissement", False, "big") for i in range(12)]
+    clips += [SplitClip(f"d{i:03d}", "franchissement", False, f"small-{i}") for i in range(8)]
+    splits = split_clips(clips, SplitFractions(), seed=0)
+    assert all(splits.of(s) for s in SPLITS)
+    big = {c.clip_id for c in clips if c.group == "big"}
+    assert [s for s in SPLITS if big & set(splits.of(s))] == [splits.split_of("c000")]
+    assert big <= set(splits.of(splits.split_of("c000")))
+
+
+def test_clips_without_a_group_split_by_clip_as_before() -> None:
+    clips = make([(e, False, 2) for e in EVENTS] + [("neg", True, 4)])
+    grouped = [SplitClip(c.clip_id, c.scenario, c.negative, c.clip_id) for c in clips]
+    assert split_clips(grouped, SplitFractions(), 0) == split_clips(clips, SplitFractions(), 0)
+
+
+def test_fewer_than_three_scenes_is_refused_with_the_fix() -> None:
+    clips = scenes(2, 4, ["franchissement"])
+    with pytest.raises(SplitError, match=r"at least 3 scenes .* got 2: \['site/cam-00', "):
+        split_clips(clips, SplitFractions(), seed=0)

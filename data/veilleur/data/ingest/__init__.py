@@ -4,7 +4,8 @@ taxonomy, with provenance and metadata on every sample (EX-047, EX-048, EX-084, 
 One module per format (:mod:`.coco`, :mod:`.yolo`, :mod:`.cvat`, :mod:`.voc`,
 :mod:`.fiftyone`), the common model (:mod:`.model`), the source sidecar (:mod:`.source`), the
 taxonomy mapping file (:mod:`.taxonomy`), clip events (:mod:`.events`), the mapping and checks
-(:mod:`.build`) and the writer of the prepared dataset (:mod:`.export`). No network, and
+(:mod:`.build`), several sources together with their sources manifest and cross-source checks
+(:mod:`.multi`) and the writer of the prepared dataset (:mod:`.export`). No network, and
 FiftyOne is never imported (its exports are read as JSON).
 
 Example:

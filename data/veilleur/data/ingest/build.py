@@ -167,6 +167,7 @@ class _Labels:
 
     def __init__(self, mapper: LabelMapper) -> None:
         self.mapper = mapper
+        self.mapped: dict[str, str] = {}
         self.ignored: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.unknown_examples: dict[str, list[str]] = {}
@@ -176,6 +177,8 @@ class _Labels:
     def target(self, label: str, where: str) -> str | None:
         decision, target = self.mapper.decide(label)
         if decision == "map":
+            if target is not None:
+                self.mapped.setdefault(label, target)
             return target
         if decision == "ignore":
             self.ignored[label] += 1
@@ -328,7 +331,7 @@ def ingest(
                 f"it or ignore it in {taxonomy.path} (section sources.{source.name} or "
                 f"formats.{fmt}), or pass --allow-unknown to drop it",
             )
-    report = _report(source, fmt, samples, events, labels, unknown, clipped)
+    report = _report(source, fmt, samples, events, labels, unknown, clipped, taxonomy.classes)
     if problems:
         error = IngestError(problems.items)
         error.report = report
@@ -380,8 +383,9 @@ def _report(
     labels: _Labels,
     unknown: tuple[UnknownLabel, ...],
     clipped: int,
+    classes: tuple[str, ...] = CLASSES,
 ) -> IngestReport:
-    per_class = dict.fromkeys(CLASSES, 0)
+    per_class = dict.fromkeys(classes, 0)
     for sample in samples:
         for box in sample.boxes:
             per_class[box.label] += 1
@@ -399,4 +403,5 @@ def _report(
         events=len(events),
         events_per_type=dict(sorted(Counter(e.type.value for e in events).items())),
         clipped_boxes=clipped,
+        mapped_labels=dict(sorted(labels.mapped.items())),
     )

@@ -29,14 +29,21 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import av
 import cv2
 
-from veilleur.data.ingest.model import Event, IngestedDataset, IngestError, Sample
+from veilleur.data.curation import (
+    CURATION_NAME,
+    CurateParams,
+    CurationError,
+    CurationResult,
+    curate_prepared,
+)
+from veilleur.data.ingest.model import Event, IngestedDataset, IngestError, Problem, Sample
 from veilleur.data.prepare import (
     ANNOTATIONS_NAME,
     FORMAT_VERSION,
@@ -46,6 +53,7 @@ from veilleur.data.prepare import (
     _clean,
     _Writer,
 )
+from veilleur.data.slices import scene_of
 from veilleur.data.splits import SPLITS, SplitClip, SplitError, Splits, split_clips
 from veilleur.runtime.core.taxonomy import CLASS_IDS, CLASSES, coco_categories
 
@@ -199,16 +207,34 @@ def _events_doc(clip: str, samples: list[Sample], events: list[Event]) -> dict[s
     }
 
 
+def _curate(out_dir: Path, params: CurateParams, writer: _Writer) -> CurationResult:
+    """Curate the written folder (hashes kept in sync); errors become an IngestError."""
+    try:
+        return curate_prepared(out_dir, params, writer.hashes)
+    except CurationError as exc:
+        report = str(out_dir / CURATION_NAME)
+        problems = [Problem(report, f.check, f.message) for f in exc.errors]
+        raise IngestError(problems or str(exc), report) from exc
+
+
 def export_prepared(
-    datasets: Sequence[IngestedDataset], out_dir: Path, params: PrepareParams
+    datasets: Sequence[IngestedDataset],
+    out_dir: Path,
+    params: PrepareParams,
+    curate: CurateParams | None = None,
 ) -> ExportResult:
     """Write ``datasets`` as one prepared detection dataset under ``out_dir``.
 
     ``out_dir``'s ``train/``, ``val/``, ``test/``, ``events/``, ``splits.json``,
     ``manifest.json`` and ``ingest_report.json`` are replaced; nothing else is touched.
 
+    With ``curate`` given, the folder is curated before the manifest
+    (:mod:`veilleur.data.curation`): near-duplicates across clips of a split removed,
+    ``curation.json`` written; ``None`` skips curation.
+
     Raises:
-        IngestError: fewer than three clips, a clip id in two sources, an undecodable video.
+        IngestError: fewer than three clips, a clip id in two sources, an undecodable video,
+            curation errors (cross-split near-duplicates, …, listed in ``curation.json``).
     """
     clips: dict[str, list[Sample]] = {}
     owner: dict[str, str] = {}
@@ -225,6 +251,12 @@ def export_prepared(
     for dataset in datasets:
         for event in dataset.events:
             events.setdefault(event.clip, []).append(event)
+    # Clips of one scene (site/camera) go to one split when there are enough scenes to fill
+    # train, val and test; with fewer, the split is by clip and the notes say why (the
+    # expectations then report the scene leak unless the profile allows it).
+    scenes = {clip: scene_of(_clip_record(samples)) for clip, samples in clips.items()}
+    n_scenes = len({scene or clip for clip, scene in scenes.items()})
+    by_scene = n_scenes >= len(SPLITS)
     try:
         splits = split_clips(
             [
@@ -233,12 +265,22 @@ def export_prepared(
                     scenario="+".join(sorted({e.type.value for e in events.get(clip, [])}))
                     or "none",
                     negative=not events.get(clip),
+                    group=scenes[clip] if by_scene else None,
                 )
                 for clip in sorted(clips)
             ],
             params.fractions,
             params.seed,
         )
+        if not by_scene:
+            splits = replace(
+                splits,
+                notes=(
+                    *splits.notes,
+                    f"only {n_scenes} scene(s) (site/camera): split by clip, so a scene is in "
+                    "several splits; add cameras to evaluate on unseen scenes",
+                ),
+            )
     except SplitError as exc:
         raise IngestError(
             f"{exc} (clips are videos, or groups of images per split_unit of source.yaml: "
@@ -254,6 +296,7 @@ def export_prepared(
     writer = _Writer(out_dir)
     counts: dict[str, Any] = {}
     clip_counts: dict[str, dict[str, Any]] = {}
+    split_writers: dict[str, _SplitWriter] = {}
     for split in SPLITS:
         split_out = _SplitWriter(split, writer, params)
         for clip in splits.of(split):
@@ -279,6 +322,16 @@ def export_prepared(
             }
         writer.write_json(f"{split}/{ANNOTATIONS_NAME}", split_out.document())
         counts[split] = split_out.counts(len(splits.of(split)))
+        split_writers[split] = split_out
+    curation = None if curate is None else _curate(out_dir, curate, writer)
+    if curation is not None:
+        for split in SPLITS:
+            doc, split_out = curation.documents[split], split_writers[split]
+            split_out.images, split_out.annotations = doc["images"], doc["annotations"]
+            counts[split] = split_out.counts(len(splits.of(split)))
+        for clip, removed in curation.removed_per_clip.items():
+            clip_counts[clip]["images"] -= removed["images"]
+            clip_counts[clip]["boxes"] -= removed["boxes"]
 
     events_files: dict[str, str] = {}
     for clip in sorted(events):
@@ -320,6 +373,7 @@ def export_prepared(
         ),
         "split_notes": list(splits.notes),
         "ingest": reports,
+        "curation": None if curation is None else curation.summary(),
     }
     for name, doc in ((MANIFEST_NAME, manifest), (REPORT_NAME, {"sources": reports})):
         (out_dir / name).write_text(

@@ -48,6 +48,8 @@ class IngestError(RuntimeError):
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.report: IngestReport | None = None
         """What was read before failing (counts, unknown labels), when the source was read."""
+        self.reports: tuple[IngestReport, ...] = ()
+        """Several sources: the report of every source that could be read."""
         shown = "\n".join(f"  - {p}" for p in self.problems[:50])
         more = len(self.problems) - 50
         if more > 0:
@@ -302,6 +304,8 @@ class IngestReport:
     events: int
     events_per_type: Mapping[str, int]
     clipped_boxes: int
+    mapped_labels: Mapping[str, str] = field(default_factory=dict)
+    """Source label → taxonomy class, for every label the source used and the taxonomy mapped."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON summary printed by ``veilleur data ingest``."""
@@ -322,6 +326,7 @@ class IngestReport:
             "events": self.events,
             "events_per_type": dict(self.events_per_type),
             "clipped_boxes": self.clipped_boxes,
+            "mapped_labels": dict(self.mapped_labels),
         }
 
 

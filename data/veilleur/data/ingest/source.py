@@ -139,12 +139,11 @@ class SourceConfig(BaseModel, frozen=True, extra="forbid"):
         return site, camera, date, meta
 
 
-def load_source_config(path: Path) -> SourceConfig:
-    """Read and validate ``source.yaml``.
+def read_source_doc(path: Path) -> dict[str, Any]:
+    """The raw mapping of a ``source.yaml`` (not validated).
 
     Raises:
-        IngestError: missing file, invalid YAML, or a field that does not follow the schema
-            (one problem per field).
+        IngestError: missing file, invalid YAML, not a mapping.
     """
     try:
         doc: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -154,12 +153,53 @@ def load_source_config(path: Path) -> SourceConfig:
         raise IngestError(f"invalid YAML: {exc}", str(path)) from exc
     if not isinstance(doc, dict):
         raise IngestError("expected a mapping (name, licence, acquisition, selection …)", str(path))
+    return doc
+
+
+def merge_source_doc(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: top-level keys replaced, ``metadata`` merged key by key
+    (and its ``extra`` too), ``overrides`` appended."""
+    merged = dict(base)
+    for key, value in changes.items():
+        old = merged.get(key)
+        if key == "metadata" and isinstance(old, dict) and isinstance(value, dict):
+            meta = {**old, **value}
+            if isinstance(old.get("extra"), dict) and isinstance(value.get("extra"), dict):
+                meta["extra"] = {**old["extra"], **value["extra"]}
+            merged[key] = meta
+        elif key == "overrides" and isinstance(old, list) and isinstance(value, list):
+            merged[key] = [*old, *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_source_config(doc: dict[str, Any], where: str, prefix: str = "") -> SourceConfig:
+    """Validate a ``source.yaml`` mapping; problems name ``where`` and ``prefix.field``.
+
+    Raises:
+        IngestError: one problem per field that does not follow the schema.
+    """
     try:
         return SourceConfig.model_validate(doc)
     except ValidationError as exc:
         raise IngestError(
             [
-                Problem(str(path), ".".join(str(p) for p in err["loc"]) or "(root)", err["msg"])
+                Problem(
+                    where,
+                    prefix + (".".join(str(p) for p in err["loc"]) or "(root)"),
+                    err["msg"],
+                )
                 for err in exc.errors()
             ]
         ) from exc
+
+
+def load_source_config(path: Path) -> SourceConfig:
+    """Read and validate ``source.yaml``.
+
+    Raises:
+        IngestError: missing file, invalid YAML, or a field that does not follow the schema
+            (one problem per field).
+    """
+    return parse_source_config(read_source_doc(path), str(path))

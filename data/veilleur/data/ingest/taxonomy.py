@@ -17,7 +17,10 @@ One file, versioned in git, says how every source's labels become the runtime's 
         map: {sac: bag}
 
 ``classes`` must be the runtime's :data:`~veilleur.runtime.core.taxonomy.CLASSES`, in order: the
-file documents them and a change on one side without the other is refused. A label is looked up
+file documents them and a change on one side without the other is refused. A class may not be
+ignored by any section (it would never map to itself). :func:`load_taxonomy` takes the expected
+class list as an argument (the runtime's by default), so that adding a class
+(docs/nouvelle-classe.md) can be checked before the runtime ships it. A label is looked up
 in the source's section, then the format's, then ``default``; the first section that maps or
 ignores it decides; a taxonomy class name always maps to itself. Labels are compared
 case-insensitively, with spaces and dashes read as underscores (``Traffic Light`` =
@@ -32,7 +35,7 @@ mapped, ignored or not (EX-089): remove those annotations from the source first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -105,6 +108,7 @@ class LabelMapper:
     sections: tuple[tuple[dict[str, str], frozenset[str]], ...]
     biometric: frozenset[str]
     path: str
+    classes: tuple[str, ...] = CLASSES
 
     def is_biometric(self, label: str) -> bool:
         """Whether ``label`` names a biometric annotation (EX-089)."""
@@ -122,7 +126,7 @@ class LabelMapper:
                 return "map", mapping[key]
             if key in ignored:
                 return "ignore", None
-        if key in CLASSES:
+        if key in self.classes:
             return "map", key
         return "unknown", None
 
@@ -133,6 +137,11 @@ class Taxonomy:
 
     path: Path
     doc: TaxonomyFile
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The classes of the file (checked against the expected list at load time)."""
+        return tuple(self.doc.classes)
 
     def mapper(self, fmt: Format, source: str) -> LabelMapper:
         """The mapper of source ``source`` read in format ``fmt``."""
@@ -148,18 +157,20 @@ class Taxonomy:
             ),
             biometric=BIOMETRIC_LABELS | {normalise(b) for b in self.doc.biometric},
             path=str(self.path),
+            classes=self.classes,
         )
 
 
-def _check(doc: TaxonomyFile, path: Path) -> list[Problem]:
+def _check(doc: TaxonomyFile, path: Path, classes: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
-    if tuple(doc.classes) != CLASSES:
+    if tuple(doc.classes) != classes:
         problems.append(
             Problem(
                 str(path),
                 "classes",
-                f"lists {doc.classes}, the runtime knows {list(CLASSES)} (in this order): "
-                "change the runtime taxonomy and this file together",
+                f"lists {doc.classes}, the runtime knows {list(classes)} (in this order): "
+                "change the runtime taxonomy and this file together "
+                "(docs/nouvelle-classe.md)",
             )
         )
     probe = LabelMapper((), BIOMETRIC_LABELS | {normalise(b) for b in doc.biometric}, str(path))
@@ -169,12 +180,22 @@ def _check(doc: TaxonomyFile, path: Path) -> list[Problem]:
     for where, section in named:
         keys = [normalise(k) for k in section.map]
         for label, target in section.map.items():
-            if target not in CLASSES:
+            if target not in classes:
                 problems.append(
                     Problem(
                         str(path),
                         f"{where}.map.{label}",
-                        f"target {target!r} is not a taxonomy class ({', '.join(CLASSES)})",
+                        f"target {target!r} is not a taxonomy class ({', '.join(classes)})",
+                    )
+                )
+        for label in section.ignore:
+            if normalise(label) in classes:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"{where}.ignore",
+                        f"{label!r} is a taxonomy class: an ignored class would never be kept; "
+                        "remove it from this ignore list",
                     )
                 )
         for label in _dupes(keys):
@@ -204,8 +225,12 @@ def _dupes(keys: Iterable[str]) -> list[str]:
     return sorted(dupes)
 
 
-def load_taxonomy(path: Path) -> Taxonomy:
+def load_taxonomy(path: Path, classes: Sequence[str] = CLASSES) -> Taxonomy:
     """Read and check the taxonomy mapping file.
+
+    Args:
+        path: the file.
+        classes: the class list the file must declare, in order (the runtime's by default).
 
     Raises:
         IngestError: missing file, invalid YAML, unknown key, a class list that differs from
@@ -228,7 +253,7 @@ def load_taxonomy(path: Path) -> Taxonomy:
                 for err in exc.errors()
             ]
         ) from exc
-    problems = _check(doc, path)
+    problems = _check(doc, path, tuple(classes))
     if problems:
         raise IngestError(problems)
     return Taxonomy(path, doc)

@@ -1,13 +1,20 @@
-"""DVC stage ``prepare``: synthetic clip bundle → prepared detection dataset, then GX validation.
+"""DVC stage ``prepare``: synthetic clip bundle → prepared detection dataset, then GX validation,
+coverage (:mod:`veilleur.data.coverage`) and the dataset card (:mod:`veilleur.data.dataset_card`).
 
 Usage::
 
     python -m veilleur.data.stages.prepare --params params.yaml --raw data/raw/synth \\
         --out data/processed --reports reports/data
+    # validate an existing prepared dataset (e.g. from `veilleur data ingest`) and write its card
+    python -m veilleur.data.stages.prepare --params params.yaml --validate-only --out DATA
+    # regenerate only the card of an existing prepared dataset (no GX run)
+    python -m veilleur.data.stages.prepare --params params.yaml --card-only --out DATA
 
-Exit status: 0 when the dataset is written and every expectation passes; 1 when an expectation
-fails (each failure is logged with the samples that broke it, and ``dvc repro`` stops); 2 when
-the bundle or the parameters cannot be used (the message says what to fix).
+Exit status: 0 when the dataset is written and every expectation passes (coverage targets of
+``prepare.coverage`` included); 1 when an expectation fails (each failure is logged with the
+samples, slice or class that broke it, and ``dvc repro`` stops); 2 when the bundle or the
+parameters cannot be used (the message says what to fix). The card is written in every case
+where the dataset could be read, so a rejected dataset still documents its gaps.
 """
 
 from __future__ import annotations
@@ -17,12 +24,30 @@ import logging
 import time
 from pathlib import Path
 
+from pydantic import Field
+
+from veilleur.data.coverage import CoverageParams
+from veilleur.data.curation import CurateParams
+from veilleur.data.dataset_card import write_dataset_card
 from veilleur.data.expectations import DatasetReadError, validate_dataset
 from veilleur.data.prepare import PrepareError, PrepareParams, prepare_dataset
+from veilleur.data.provenance import read_dataset_version
 from veilleur.data.splits import SplitError
 from veilleur.runtime.config import ParamsError, load_params_section
 
 logger = logging.getLogger(__name__)
+
+
+class PrepareStageParams(PrepareParams, frozen=True, extra="forbid"):
+    """The ``prepare`` section: the writer's parameters plus the coverage targets."""
+
+    coverage: CoverageParams = Field(
+        default_factory=CoverageParams, description="representativeness targets (EX-086)"
+    )
+
+    def writer_params(self) -> PrepareParams:
+        """The parameters of :func:`prepare_dataset` (recorded in the manifest)."""
+        return PrepareParams.model_validate(self.model_dump(exclude={"coverage"}))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
             "CSS/JS from public CDNs when opened: off by default, the product is air-gapped)"
         ),
     )
+    parser.add_argument(
+        "--dvc-lock",
+        type=Path,
+        default=Path("dvc.lock"),
+        help="dvc.lock read for the DVC hash of the raw data (dataset card)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="skip preparation: validate the existing dataset OUT and write its card",
+    )
+    mode.add_argument(
+        "--card-only",
+        action="store_true",
+        help="only regenerate REPORTS/dataset_card.md from the existing dataset OUT",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -74,35 +116,73 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     started = time.perf_counter()
     try:
-        params = load_params_section(args.params, "prepare", PrepareParams)
-        result = prepare_dataset(args.raw, args.out, params)
-    except (PrepareError, SplitError, ParamsError) as exc:
+        params = load_params_section(args.params, "prepare", PrepareStageParams)
+        # Curation runs with the params file's `curate` section (defaults when it has none);
+        # without a params file, as before, it is skipped.
+        curate = (
+            load_params_section(args.params, "curate", CurateParams)
+            if args.params is not None
+            else None
+        )
+    except ParamsError as exc:
         logger.error("prepare failed: %s", exc)
         return 2
+    if args.card_only:
+        return _card(args, params)
+    if not args.validate_only:
+        try:
+            prepare_dataset(args.raw, args.out, params.writer_params(), curate)
+        except (PrepareError, SplitError) as exc:
+            logger.error("prepare failed: %s", exc)
+            return 2
     prepared = time.perf_counter()
     try:
-        report = validate_dataset(args.out, args.reports, data_docs=args.data_docs)
+        report = validate_dataset(
+            args.out, args.reports, data_docs=args.data_docs, coverage=params.coverage
+        )
     except DatasetReadError as exc:
         logger.error("validation could not read the dataset: %s", exc)
         return 2
+    version = _version(args.out)
+    status = _card(args, params)
     logger.info(
         "prepare %.1f s, validation %.1f s; reports in %s",
         prepared - started,
         time.perf_counter() - prepared,
         args.reports,
     )
+    if report.coverage is not None:
+        for reason in report.coverage.reasons_fr():
+            logger.info("coverage: %s", reason)
     if not report.success:
         for failure in report.failures:
             logger.error("expectation failed: %s", failure.describe())
         logger.error(
             "dataset %s rejected: %d of %d expectations failed; see %s",
-            result.dataset_version,
+            version,
             len(report.failures),
             report.evaluated,
             report.json_path,
         )
         return 1
-    logger.info("dataset %s: %s", result.dataset_version, report.message())
+    logger.info("dataset %s: %s", version, report.message())
+    return status
+
+
+def _version(out: Path) -> str | None:
+    try:
+        return read_dataset_version(out)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _card(args: argparse.Namespace, params: PrepareStageParams) -> int:
+    try:
+        path = write_dataset_card(args.out, args.reports, params.coverage, dvc_lock=args.dvc_lock)
+    except DatasetReadError as exc:
+        logger.error("dataset card: cannot read the dataset: %s", exc)
+        return 2
+    logger.info("dataset card written to %s", path)
     return 0
 
 
