@@ -1,7 +1,9 @@
 """Event metrics per slice of clips (lighting, weather, density, camera height, …).
 
 The breakdown by condition that EX-087 asks for: the same metrics as
-:func:`veilleur.evaluation.event_metrics.evaluate_events`, on the clips of each slice.
+:func:`veilleur.evaluation.event_metrics.evaluate_events`, on the clips of each slice. The slice
+values (metadata values, camera height buckets) come from :mod:`veilleur.data.slices`, the
+definitions the data stage also counts its coverage with.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from veilleur.data.slices import camera_height_bucket_of, metadata_value
 from veilleur.evaluation.event_gt import ClipInfo, GroundTruthEvent
 from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
 from veilleur.evaluation.event_metrics import EventEvaluation, evaluate_events
@@ -33,25 +36,15 @@ def metadata_slicer(key: str) -> Slicer:
     """Slice on a metadata value; booleans become ``"true"``/``"false"``."""
 
     def slicer(clip: ClipInfo) -> str | None:
-        value = clip.metadata.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+        return metadata_value(clip.metadata, key)
 
     return slicer
 
 
 def camera_height_bucket(clip: ClipInfo) -> str | None:
-    """Camera height in three buckets: ``"< 4 m"``, ``"4–8 m"``, ``"≥ 8 m"``."""
-    height = clip.metadata.get("camera_height_m")
-    if height is None:
-        return None
-    h = float(height)
-    if h < 4.0:
-        return "< 4 m"
-    return "4–8 m" if h < 8.0 else "≥ 8 m"
+    """Camera height in three buckets: ``"< 4 m"``, ``"4–8 m"``, ``"≥ 8 m"``
+    (:func:`veilleur.data.slices.camera_height_bucket_of`, shared with the data stage)."""
+    return camera_height_bucket_of(clip.metadata.get("camera_height_m"))
 
 
 def camera_slicer(clip: ClipInfo) -> str | None:
