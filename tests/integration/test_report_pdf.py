@@ -1,6 +1,7 @@
 """The PDF validation report: rendered with WeasyPrint from a small fixture, read back with
 pdftotext (Debian's poppler-utils), its text holds the figures of metrics.json, written the
-French way (decimal comma, ``[a ; b]`` intervals), as well as the provenance and the verdicts."""
+French way (decimal comma, ``[a ; b]`` intervals), as well as the provenance and the verdicts,
+the tracking figures (MOTA, IDF1, HOTA …), the confusion matrix and mAP per slice."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_extras import full_context
 
 from veilleur.evaluation.fr_format import fr_interval, fr_number
 from veilleur.evaluation.report import PDF_NAME, render_report
@@ -54,7 +56,7 @@ def pdf_text(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, A
             pytest.fail("pdftotext missing: run scripts/install-debian-deps.sh (poppler-utils)")
         pytest.skip("pdftotext (poppler-utils) not installed")
     out = tmp_path_factory.mktemp("rapport")
-    render_report(_build_context(), out)
+    render_report(full_context(_build_context()), out)
     pdf = out / PDF_NAME
     assert pdf.read_bytes().startswith(b"%PDF-")
     text = subprocess.run(
@@ -160,3 +162,38 @@ def test_pdf_holds_the_slices_and_the_bias_verdicts(pdf_text: tuple[str, dict[st
     for v in bias["verdicts"]:
         assert _normalise(v["message_fr"]) in section, v["message_fr"]
     assert "Rapport de disparité" in section
+
+
+@pytest.mark.req("EX-047", "EX-087")
+def test_pdf_holds_the_tracking_figures(pdf_text: tuple[str, dict[str, Any]]) -> None:
+    text, metrics = pdf_text
+    section = text[text.find("Suivi des objets d’une image à l’autre") : text.find("6. Événements")]
+    assert "MOTA (exactitude du suivi)" in section and "HOTA" in section
+    tracking = metrics["tracking"]
+    rows = [*tracking["per_class"], tracking["overall"]]
+    for row in rows:
+        for key in ("mota", "motp", "idf1", "hota", "deta", "assa"):
+            assert _n(row[key], 3) in section, (row.get("name"), key)
+            assert _ci(row[f"{key}_ci"], 3) in section, (row.get("name"), key)
+    person = next(c for c in tracking["per_class"] if c["name"] == "person")
+    assert f"{person['n_gt']} / {person['n_gt_tracks']}" in section
+    for clip in tracking["per_clip"]:
+        _in_order(
+            section, clip["clip"], [_n(clip["mota"], 3), _n(clip["idf1"], 3), _n(clip["hota"], 3)]
+        )
+
+
+@pytest.mark.req("EX-087")
+def test_pdf_holds_the_confusion_matrix_and_the_map_per_slice(
+    pdf_text: tuple[str, dict[str, Any]],
+) -> None:
+    text, metrics = pdf_text
+    section = text[text.find("Matrice de confusion") : text.find("Suivi des objets d’une image")]
+    cm = metrics["detection"]["confusion"]
+    person = cm["labels"].index("person")
+    _in_order(section, "Annotée \\ détectée", ["personne", "fond"])
+    _in_order(section, "fond", [str(cm["counts"][-1][person])])
+    assert "Courbes précision–rappel" in text
+    slices = text[text.find("Précision moyenne par tranche") : text.find("Suivi des objets")]
+    for s in metrics["detection_slices"]:
+        _in_order(slices, "Critère", [_n(s["map"], 3), _ci(s["map_ci"], 3)], window=3000)

@@ -19,9 +19,30 @@ from matplotlib.ticker import FuncFormatter
 
 from veilleur.evaluation.fr_format import fr_number
 
-__all__ = ["BarSeries", "SlicePanel", "grouped_bar_chart_png", "slice_panels_png"]
+__all__ = [
+    "BarSeries",
+    "Curve",
+    "SlicePanel",
+    "confusion_matrix_png",
+    "grouped_bar_chart_png",
+    "pr_curves_png",
+    "slice_panels_png",
+]
 
 _COLORS = ("#1f4e79", "#c55a11", "#548235", "#7f6000")
+# Curves must stay apart in a black-and-white print: colour, line style and marker all vary.
+_LINE_COLORS = (
+    "#1f4e79",
+    "#c55a11",
+    "#548235",
+    "#7f6000",
+    "#7030a0",
+    "#404040",
+    "#b00020",
+    "#008080",
+)
+_LINE_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 @dataclass(frozen=True)
@@ -167,4 +188,108 @@ def slice_panels_png(
                fontsize=8)  # fmt: skip
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0.0, 0.05, 1.0, 0.97))
+    return _to_png_base64(fig)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One precision–recall curve: its legend, points, and optionally an operating point."""
+
+    label: str
+    recall: Sequence[float]
+    precision: Sequence[float]
+    operating_point: tuple[float, float] | None = None
+
+
+def pr_curves_png(curves: Sequence[Curve], *, title: str, operating_label: str = "") -> str:
+    """Precision against recall, one line per class, sized for an A4 page; base64 PNG.
+
+    Each line has its own colour, style and marker (readable in black and white); the
+    operating point of a curve, when given, is a filled black marker.
+    """
+    fig = Figure(figsize=(7.5, 4.6))
+    ax = fig.add_subplot(1, 1, 1)
+    shown_op = False
+    for i, c in enumerate(curves):
+        color = _LINE_COLORS[i % len(_LINE_COLORS)]
+        ax.plot(
+            list(c.recall),
+            list(c.precision),
+            linestyle=_LINE_STYLES[i % len(_LINE_STYLES)],
+            color=color,
+            linewidth=1.6,
+            marker=_MARKERS[i % len(_MARKERS)],
+            markevery=max(len(c.recall) // 6, 1),
+            markersize=5,
+            label=c.label,
+        )
+        if c.operating_point is not None:
+            ax.plot(
+                [c.operating_point[0]],
+                [c.operating_point[1]],
+                marker=_MARKERS[i % len(_MARKERS)],
+                markersize=9,
+                color="black",
+                linestyle="none",
+                label=operating_label if operating_label and not shown_op else None,
+            )
+            shown_op = True
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.05)
+    ax.set_xlabel("Rappel (part des objets annotés retrouvés)")
+    ax.set_ylabel("Précision (part des détections correctes)")
+    ax.set_title(title, fontsize=10)
+    fmt = FuncFormatter(lambda v, _pos: fr_number(v, 1))
+    ax.xaxis.set_major_formatter(fmt)
+    ax.yaxis.set_major_formatter(fmt)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return _to_png_base64(fig)
+
+
+def confusion_matrix_png(
+    labels: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    *,
+    title: str,
+    row_title: str,
+    column_title: str,
+    blank: tuple[int, int] | None = None,
+) -> str:
+    """Heat map of a confusion matrix, the count written in every cell; base64 PNG.
+
+    Colour is the share of the row (so a rare class reads as well as a frequent one); the
+    numbers are counts; the ``blank`` cell (row, column), meaningless, shows a dash. Sized
+    for an A4 page.
+    """
+    m = np.asarray(counts, dtype=np.float64).reshape(len(labels), len(labels))
+    totals = m.sum(axis=1, keepdims=True)
+    share = np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+    n = len(labels)
+    side = min(max(3.8, 0.75 * n + 1.8), 7.5)
+    fig = Figure(figsize=(side + 1.0, side))
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                "—" if (i, j) == blank else f"{int(m[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if share[i, j] > 0.55 else "black",
+            )
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xticklabels(list(labels), rotation=35, ha="right", fontsize=8)
+    ax.set_yticklabels(list(labels), fontsize=8)
+    ax.set_xlabel(column_title, fontsize=9)
+    ax.set_ylabel(row_title, fontsize=9)
+    ax.set_title(title, fontsize=10)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fr_number(v, 1)))
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("Part de la ligne", fontsize=8)
     return _to_png_base64(fig)

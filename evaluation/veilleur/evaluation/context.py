@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from veilleur.data.provenance import dvc_out_hash, git_commit
 from veilleur.evaluation.bias import analyse_bias
-from veilleur.evaluation.detection_metrics import evaluate_coco
+from veilleur.evaluation.detection_metrics import evaluate_coco, evaluate_detection_slices
 from veilleur.evaluation.errors import analyse_errors
 from veilleur.evaluation.event_gt import load_ground_truth
 from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
@@ -29,14 +30,22 @@ from veilleur.evaluation.report_context import (
     ReportContext,
     SplitCounts,
 )
-from veilleur.evaluation.slices import PER_CAMERA, evaluate_slices
+from veilleur.evaluation.slices import DEFAULT_SLICERS, PER_CAMERA, evaluate_slices
+from veilleur.evaluation.tracking_metrics import (
+    FrameBoxes,
+    TrackedFrame,
+    TrackingEvaluation,
+    evaluate_tracking,
+)
 from veilleur.runtime import ENGINE_VERSION
 from veilleur.runtime.analytics.rules import ANALYZERS
+from veilleur.runtime.core.taxonomy import CLASS_IDS, CLASSES
 from veilleur.runtime.detect.onnx import file_sha256, read_sidecar
 
 RAW_PREDICTIONS = "detections.json"
 RAW_ALERTS = "alerts.jsonl"
 RAW_RUN = "run.json"
+RAW_TRACKS = "tracks.json"
 
 
 def implemented_events() -> list[str]:
@@ -85,8 +94,33 @@ def build_context(
     coco_gt = _read_json(data_dir / "test" / "annotations.json")
     predictions = _read_json(eval_dir / RAW_PREDICTIONS)
     detection = evaluate_coco(
-        coco_gt, predictions, n_bootstrap=params.detection_bootstrap, seed=params.seed
+        coco_gt,
+        predictions,
+        n_bootstrap=params.detection_bootstrap,
+        seed=params.seed,
+        confusion_min_score=params.event_confidence,
     )
+    clip_values = {
+        key: {c: v for c, info in gt.clips.items() if (v := slicer(info)) is not None}
+        for key, slicer in DEFAULT_SLICERS.items()
+    }
+    detection_slices = evaluate_detection_slices(
+        coco_gt,
+        predictions,
+        clip_values,
+        n_bootstrap=params.detection_bootstrap,
+        seed=params.seed,
+    )
+    tracking = None
+    tracks_path = eval_dir / RAW_TRACKS
+    if tracks_path.is_file():
+        tracking = tracking_evaluation(
+            test_clips,
+            coco_gt,
+            _read_json(tracks_path),
+            n_bootstrap=params.n_bootstrap,
+            seed=params.seed,
+        )
     errors = analyse_errors(
         coco_gt,
         predictions,
@@ -145,6 +179,93 @@ def build_context(
         images_dir=data_dir / "test",
         per_camera=per_camera,
         model_card=model_card(model),
+        tracking=tracking,
+        detection_slices=tuple(detection_slices),
+    )
+
+
+def _gt_frames(doc: Mapping[str, Any], clip: str | None) -> dict[int, FrameBoxes] | str:
+    """Annotated frames of a clip (frame index → boxes), or why they cannot be evaluated."""
+    names = {int(c["id"]): str(c["name"]) for c in doc.get("categories", [])}
+    images = {
+        int(im["id"]): int(im["frame_index"])
+        for im in doc.get("images", [])
+        if (clip is None or im.get("clip") == clip) and im.get("frame_index") is not None
+    }
+    if not images:
+        return "aucune image annotée portant son numéro d’image"
+    rows: dict[int, list[tuple[float, ...]]] = {f: [] for f in images.values()}
+    for a in doc.get("annotations", []):
+        frame = images.get(int(a["image_id"]))
+        if frame is None or a.get("iscrowd", 0):
+            continue
+        cls = CLASS_IDS.get(names.get(int(a["category_id"]), ""))
+        if cls is None:
+            continue
+        if a.get("track_id") is None:
+            return "annotations sans identifiant de piste"
+        x, y, w, h = (float(v) for v in a["bbox"])
+        rows[frame].append((int(a["track_id"]), cls, x, y, x + w, y + h))
+    return {f: FrameBoxes.from_rows(r) for f, r in rows.items()}
+
+
+def tracking_sequences(
+    clips: Mapping[str, Mapping[str, Any]],
+    coco_test: Mapping[str, Any],
+    tracks: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+) -> tuple[dict[str, list[TrackedFrame]], dict[str, str]]:
+    """Ground truth and tracker output of the frames both annotated and analysed, per clip.
+
+    The ground truth of a clip is its own COCO file (``clips[clip]["coco"]``, every frame)
+    when there is one, else its images of the test COCO file. Clips whose annotations carry
+    no track id, clips filmed by several cameras and clips with no frame both annotated and
+    analysed are left out; the second value says why (in French, for the report).
+    """
+    sequences: dict[str, list[TrackedFrame]] = {}
+    skipped: dict[str, str] = {}
+    for clip, entry in sorted(clips.items()):
+        cams = tracks.get(clip)
+        if not cams:
+            skipped[clip] = "séquence non rejouée"
+            continue
+        if len(cams) != 1:
+            skipped[clip] = "plusieurs caméras pour une séquence annotée"
+            continue
+        own = Path(str(entry["coco"])) if entry.get("coco") else None
+        gt = (
+            _gt_frames(_read_json(own), None)
+            if own is not None and own.is_file()
+            else _gt_frames(coco_test, clip)
+        )
+        if isinstance(gt, str):
+            skipped[clip] = gt
+            continue
+        frames = [
+            TrackedFrame(gt[int(rec["frame_index"])], FrameBoxes.from_rows(rec["boxes"]))
+            for rec in next(iter(cams.values()))
+            if int(rec["frame_index"]) in gt
+        ]
+        if not frames:
+            skipped[clip] = "aucune image à la fois annotée et analysée"
+            continue
+        sequences[clip] = frames
+    return sequences, skipped
+
+
+def tracking_evaluation(
+    clips: Mapping[str, Mapping[str, Any]],
+    coco_test: Mapping[str, Any],
+    tracks: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    *,
+    n_bootstrap: int,
+    seed: int,
+) -> TrackingEvaluation | None:
+    """Tracking metrics of the replayed clips whose annotations carry track ids."""
+    sequences, skipped = tracking_sequences(clips, coco_test, tracks)
+    if not sequences:
+        return None
+    return evaluate_tracking(
+        sequences, dict(enumerate(CLASSES)), n_bootstrap=n_bootstrap, seed=seed, skipped=skipped
     )
 
 
@@ -199,9 +320,15 @@ def write_raw(
     alerts: list[dict[str, Any]],
     model: Path,
     config_versions: list[str],
+    tracks: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None,
 ) -> None:
+    """Write the raw outputs of the evaluate stage (``tracks``: clip → camera → frames)."""
     eval_dir.mkdir(parents=True, exist_ok=True)
     (eval_dir / RAW_PREDICTIONS).write_text(json.dumps(predictions), encoding="utf-8")
+    if tracks is not None:
+        (eval_dir / RAW_TRACKS).write_text(
+            json.dumps(tracks, separators=(",", ":")), encoding="utf-8"
+        )
     with (eval_dir / RAW_ALERTS).open("w", encoding="utf-8") as f:
         for a in alerts:
             f.write(json.dumps(a, ensure_ascii=False, sort_keys=True) + "\n")

@@ -2,13 +2,15 @@
 
 Events are measured by replaying each test clip through :class:`veilleur.runtime.engine.Engine`
 with the clip's own site configuration — the code the site runs, never a re-implementation.
+The replay also records, frame by frame, the tracks the engine's tracker holds (the boxes
+with a confirmed track id), for the tracking metrics.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +18,84 @@ import cv2
 import numpy as np
 
 from veilleur.runtime.config import load_site_config
+from veilleur.runtime.core.alerts import Alert
+from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.detect.onnx import OnnxDetector
-from veilleur.runtime.engine import Engine, camera_source, replay
+from veilleur.runtime.engine import Engine, camera_source
+from veilleur.runtime.ingest.video import Frame, read_file
 from veilleur.runtime.journal.repository import Journal
 
 log = logging.getLogger(__name__)
 
 
+REPLAY_BATCH = 4
+"""Frames per detector call, as :func:`veilleur.runtime.engine.replay`."""
+
+
 @dataclass(frozen=True)
 class ClipReplay:
+    """What replaying one clip produced.
+
+    Attributes:
+        tracks: camera id → one record per analysed frame, ``{"frame_index", "t", "boxes"}``
+            with ``boxes`` rows ``[track_id, class_id, x1, y1, x2, y2, score]`` (pixels) of
+            the boxes the tracker gave a confirmed track id on that frame.
+    """
+
     clip: str
     config_version: str
     alerts: list[dict[str, Any]]
+    tracks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _track_record(frame: Frame, tracked: Detections) -> dict[str, Any]:
+    keep = np.flatnonzero(tracked.tracker_id >= 0)
+    return {
+        "frame_index": int(frame.index),
+        "t": round(float(frame.t), 4),
+        "boxes": [
+            [
+                int(tracked.tracker_id[i]),
+                int(tracked.class_id[i]),
+                *(round(float(v), 2) for v in tracked.xyxy[i]),
+                round(float(tracked.confidence[i]), 4),
+            ]
+            for i in keep
+        ],
+    }
+
+
+def replay_with_tracks(
+    engine: Engine, clip: Path | str, camera_id: str, batch_size: int = REPLAY_BATCH
+) -> tuple[list[Alert], list[dict[str, Any]]]:
+    """:func:`veilleur.runtime.engine.replay`, also returning the tracks of every frame.
+
+    The same engine calls as ``replay`` (``Engine.process_batch`` is ``detect`` then
+    ``process_detections``, here given one frame at a time so that the tracker's output,
+    ``CameraAnalysis.last_detections``, can be read after each frame): same detector batches,
+    same tracker and rule updates, same alerts.
+    """
+    camera = engine.config.camera(camera_id)
+    alerts: list[Alert] = []
+    tracks: list[dict[str, Any]] = []
+
+    def run(batch: list[tuple[str, Frame]]) -> None:
+        for item in engine.detect(batch):
+            analysis = engine.cameras[camera_id]
+            before = analysis.frames
+            alerts.extend(engine.process_detections([item]))
+            if analysis.frames > before:
+                tracks.append(_track_record(item[1], analysis.last_detections))
+
+    batch: list[tuple[str, Frame]] = []
+    frames: Iterable[Frame] = read_file(clip, camera.analysis_fps)
+    for frame in frames:
+        batch.append((camera_id, frame))
+        if len(batch) >= batch_size:
+            run(batch)
+            batch = []
+    run(batch)
+    return alerts, tracks
 
 
 def replay_clips(
@@ -53,11 +121,14 @@ def replay_clips(
         det = detectors[conf]
         engine = Engine(site, det, det.info.sha256, journal=journal)
         alerts: list[dict[str, Any]] = []
+        tracks: dict[str, list[dict[str, Any]]] = {}
         for cam in site.cameras:
-            clip_alerts = replay(engine, camera_source(site_path, cam), cam.id)
+            clip_alerts, tracks[cam.id] = replay_with_tracks(
+                engine, camera_source(site_path, cam), cam.id
+            )
             alerts.extend({**a.to_dict(), "clip": clip_id} for a in clip_alerts)
         log.info("%s: %d alert(s)", clip_id, len(alerts))
-        out.append(ClipReplay(clip_id, engine.config_version, alerts))
+        out.append(ClipReplay(clip_id, engine.config_version, alerts, tracks))
     return out
 
 

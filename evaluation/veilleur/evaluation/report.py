@@ -22,11 +22,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from veilleur.evaluation.bias import METRIC_LABELS_FR
 from veilleur.evaluation.charts import (
     BarSeries,
+    Curve,
     SlicePanel,
+    confusion_matrix_png,
     grouped_bar_chart_png,
+    pr_curves_png,
     slice_panels_png,
 )
 from veilleur.evaluation.compare import comparison_dict
+from veilleur.evaluation.detection_metrics import BACKGROUND
 from veilleur.evaluation.errors import CAUSE_LABELS_FR, thumbnail_base64
 from veilleur.evaluation.event_metrics import OVERALL, EventMetrics
 from veilleur.evaluation.fr_format import (
@@ -200,6 +204,8 @@ def metrics_dict(context: ReportContext) -> dict[str, Any]:
             }
             for s in context.per_camera
         ],
+        "detection_slices": [s.to_dict() for s in context.detection_slices],
+        "tracking": None if context.tracking is None else _jsonable(context.tracking.to_dict()),
         "clips": _clip_section(context),
         "bias": _bias_dict(context),
         "errors": None if context.errors is None else context.errors.to_dict(),
@@ -274,9 +280,142 @@ def _detection_chart(ctx: ReportContext) -> str | None:
     )
 
 
+def _class_fr(name: str) -> str:
+    return CLASS_LABELS_FR.get(name, name)
+
+
+def _pr_chart(ctx: ReportContext) -> str | None:
+    det = ctx.detection
+    if det is None or not det.pr_curves:
+        return None
+    op = det.confusion.min_score if det.confusion is not None else None
+    curves = []
+    for c in det.pr_curves:
+        if not any(p > 0 for p in c.precision):
+            continue  # AP 0: a dot at the origin, said in the caption
+        point = None
+        if op is not None:
+            reached = [i for i, s in enumerate(c.score) if s >= op]
+            if reached:
+                point = (c.recall[reached[-1]], c.precision[reached[-1]])
+        curves.append(
+            Curve(
+                f"{_class_fr(c.name)} (AP 0,50 = {fr_number(c.ap50, 3)})",
+                c.recall,
+                c.precision,
+                point,
+            )
+        )
+    if not curves:
+        return None
+    return pr_curves_png(
+        curves,
+        title="Courbes précision–rappel par classe (IoU 0,50)",
+        operating_label=(
+            f"point de fonctionnement (score ≥ {fr_number(op)})" if op is not None else ""
+        ),
+    )
+
+
+def _confusion_view(ctx: ReportContext) -> dict[str, Any] | None:
+    """The confusion matrix restricted to the classes that appear in it, French labels."""
+    det = ctx.detection
+    cm = det.confusion if det is not None else None
+    if cm is None:
+        return None
+    n = len(cm.labels)
+    keep = [
+        i
+        for i in range(n)
+        if cm.labels[i] == BACKGROUND or any(cm.counts[i][j] or cm.counts[j][i] for j in range(n))
+    ]
+    labels = ["fond" if cm.labels[i] == BACKGROUND else _class_fr(cm.labels[i]) for i in keep]
+    counts = [[cm.counts[i][j] for j in keep] for i in keep]
+    chart = confusion_matrix_png(
+        labels,
+        counts,
+        title=f"Matrice de confusion (IoU ≥ {fr_number(cm.iou_threshold)}, "
+        f"score ≥ {fr_number(cm.min_score)})",
+        row_title="Classe annotée",
+        column_title="Classe détectée",
+        blank=(len(keep) - 1, len(keep) - 1),
+    )
+    return {"labels": labels, "counts": counts, "chart": chart, "cm": cm}
+
+
+def _detection_slice_groups(ctx: ReportContext) -> list[dict[str, Any]]:
+    groups: dict[str, list[Any]] = {}
+    for s in ctx.detection_slices:
+        groups.setdefault(s.key, []).append(s)
+    return [
+        {
+            "label": SLICE_KEY_LABELS_FR.get(key, key),
+            "rows": [
+                {
+                    "value": SLICE_VALUE_LABELS_FR.get(s.value, s.value),
+                    "n_clips": len(s.clips),
+                    "r": s,
+                }
+                for s in sorted(members, key=lambda s: _value_order(s.value))
+            ],
+        }
+        for key, members in groups.items()
+    ]
+
+
+def _detection_slice_chart(groups: Sequence[Mapping[str, Any]]) -> str | None:
+    if not groups:
+        return None
+    panels = [
+        SlicePanel(
+            title=g["label"],
+            categories=[r["value"] for r in g["rows"]],
+            series=[
+                BarSeries(
+                    "mAP, IoU 0,50",
+                    [r["r"].map50 for r in g["rows"]],
+                    [r["r"].map50_ci for r in g["rows"]],
+                ),
+                BarSeries(
+                    "mAP, IoU 0,50 à 0,95",
+                    [r["r"].map for r in g["rows"]],
+                    [r["r"].map_ci for r in g["rows"]],
+                ),
+            ],
+        )
+        for g in groups
+    ]
+    return slice_panels_png(
+        panels, title="Précision moyenne de détection par tranche (intervalle de confiance à 95 %)"
+    )
+
+
+def _tracking_chart(ctx: ReportContext) -> str | None:
+    tr = ctx.tracking
+    if tr is None or not tr.per_class:
+        return None
+    rows = [(_class_fr(c.name), c.metrics) for c in tr.per_class]
+    if len(rows) > 1:
+        rows.append(("toutes classes", tr.overall))
+    return grouped_bar_chart_png(
+        [label for label, _ in rows],
+        [
+            BarSeries("HOTA", [m.hota for _, m in rows], [m.hota_ci for _, m in rows]),
+            BarSeries("DetA", [m.deta for _, m in rows], [m.deta_ci for _, m in rows]),
+            BarSeries("AssA", [m.assa for _, m in rows], [m.assa_ci for _, m in rows]),
+            BarSeries("IDF1", [m.idf1 for _, m in rows], [m.idf1_ci for _, m in rows]),
+        ],
+        title="Qualité du suivi par classe (intervalle de confiance à 95 %)",
+        y_label="Valeur (0 à 1)",
+    )
+
+
+def _value_order(value: str) -> tuple[int, str]:
+    return (_VALUE_ORDER.index(value) if value in _VALUE_ORDER else len(_VALUE_ORDER), value)
+
+
 def _slice_groups(ctx: ReportContext) -> list[dict[str, Any]]:
-    def order(value: str) -> tuple[int, str]:
-        return (_VALUE_ORDER.index(value) if value in _VALUE_ORDER else len(_VALUE_ORDER), value)
+    order = _value_order
 
     groups: dict[str, list[Any]] = {}
     for s in ctx.slices:
@@ -366,6 +505,7 @@ def _thumbnails(ctx: ReportContext) -> dict[str, list[dict[str, Any]]]:
 def render_html(context: ReportContext) -> str:
     """The report as one self-contained HTML page (French)."""
     rows = _event_rows(context)
+    det_slice_groups = _detection_slice_groups(context)
     template = make_environment().get_template("rapport.html.j2")
     return template.render(
         ctx=context,
@@ -373,6 +513,11 @@ def render_html(context: ReportContext) -> str:
         not_implemented=[r["label"] for r in rows if not r["implemented"]],
         event_chart=_event_chart(rows),
         detection_chart=_detection_chart(context),
+        pr_chart=_pr_chart(context),
+        confusion=_confusion_view(context),
+        detection_slice_groups=det_slice_groups,
+        detection_slice_chart=_detection_slice_chart(det_slice_groups),
+        tracking_chart=_tracking_chart(context),
         slice_chart=_slice_chart(context),
         slice_groups=_slice_groups(context),
         thumbs=_thumbnails(context),

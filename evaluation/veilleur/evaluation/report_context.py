@@ -17,10 +17,11 @@ from pathlib import Path
 
 from veilleur.evaluation.bias import BiasAnalysis
 from veilleur.evaluation.compare import Comparison
-from veilleur.evaluation.detection_metrics import DetectionReport
+from veilleur.evaluation.detection_metrics import DetectionReport, DetectionSlice
 from veilleur.evaluation.errors import ErrorAnalysis
 from veilleur.evaluation.event_metrics import EventEvaluation
 from veilleur.evaluation.slices import SliceMetrics
+from veilleur.evaluation.tracking_metrics import TrackingEvaluation
 
 __all__ = ["DatasetInfo", "ModelInfo", "Provenance", "ReportContext", "SplitCounts"]
 
@@ -127,7 +128,9 @@ class ReportContext:
         per_camera: event metrics per camera (detection delays per camera).
         comparison: regression table against another model's metrics.json (section 9).
         model_card: French summary lines of the model card (training summary, export report).
-        mlflow_run_id: the MLflow run the report is logged to, when it is.
+        tracking: MOTA, MOTP, IDF1, ID switches and HOTA of the engine's tracker on the
+            replayed clips whose annotations carry track ids; ``None``: not evaluated.
+        detection_slices: COCO metrics per slice of clips (lighting, weather, …).
     """
 
     dataset: DatasetInfo
@@ -147,3 +150,5 @@ class ReportContext:
     per_camera: Sequence[SliceMetrics] = field(default_factory=tuple)
     comparison: Comparison | None = None
     model_card: Mapping[str, str] = field(default_factory=dict)
+    tracking: TrackingEvaluation | None = None
+    detection_slices: Sequence[DetectionSlice] = field(default_factory=tuple)

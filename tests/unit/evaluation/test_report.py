@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from report_extras import full_context
 
 from veilleur.evaluation.report import render_report
 from veilleur.evaluation.report_context import ReportContext
@@ -48,8 +49,14 @@ ENGLISH_UI_WORDS = (
 
 
 @pytest.fixture(scope="module")
-def rendered(sample_context: ReportContext, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_report(sample_context, tmp_path_factory.mktemp("rapport"), pdf=False)
+def context(sample_context: ReportContext) -> ReportContext:
+    """The sample context with tracking, confusion matrix and detection slices."""
+    return full_context(sample_context)
+
+
+@pytest.fixture(scope="module")
+def rendered(context: ReportContext, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_report(context, tmp_path_factory.mktemp("rapport"), pdf=False)
 
 
 def _visible_text(html: str) -> str:
@@ -78,7 +85,10 @@ def test_report_is_in_french(rendered: Path) -> None:
 def test_report_embeds_png_charts_and_nothing_external(rendered: Path) -> None:
     html = rendered.read_text(encoding="utf-8")
     charts = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(charts) == 3  # detection, events, slices
+    # detection per class, PR curves, confusion, detection per slice, tracking, events, slices
+    assert len(charts) == 7
+    captions = re.findall(r"Figure (\d+) —", html)
+    assert captions == [str(i) for i in range(1, 8)]
     for chart in charts:
         assert base64.b64decode(chart).startswith(b"\x89PNG")
     assert "@media print" in html
@@ -87,9 +97,9 @@ def test_report_embeds_png_charts_and_nothing_external(rendered: Path) -> None:
 
 
 @pytest.mark.req("EX-084", "EX-085")
-def test_report_carries_provenance(rendered: Path, sample_context: ReportContext) -> None:
+def test_report_carries_provenance(rendered: Path, context: ReportContext) -> None:
     html = rendered.read_text(encoding="utf-8")
-    dataset_version, model_sha = sample_context.dataset.version, sample_context.model.sha256
+    dataset_version, model_sha = context.dataset.version, context.model.sha256
     for value in (
         dataset_version,
         model_sha,
@@ -129,17 +139,17 @@ def test_slices_are_shown_with_french_values(rendered: Path) -> None:
 
 
 @pytest.mark.req("EX-014")
-def test_metrics_json_holds_every_number(rendered: Path, sample_context: ReportContext) -> None:
+def test_metrics_json_holds_every_number(rendered: Path, context: ReportContext) -> None:
     data = json.loads((rendered.parent / "metrics.json").read_text(encoding="utf-8"))
     assert data["schema_version"] == 2
-    assert data["dataset"]["version"] == sample_context.dataset.version
-    assert data["model"]["sha256"] == sample_context.model.sha256
-    assert data["detection"]["map"] == pytest.approx(sample_context.detection.map)  # type: ignore[union-attr]
+    assert data["dataset"]["version"] == context.dataset.version
+    assert data["model"]["sha256"] == context.model.sha256
+    assert data["detection"]["map"] == pytest.approx(context.detection.map)  # type: ignore[union-attr]
     per_event = data["events"]["per_event"]
     assert len(per_event) == 8
     assert per_event["feu"] == {"status": "not_implemented"}
     fr = per_event["franchissement"]
-    expected = sample_context.events.per_event["franchissement"]
+    expected = context.events.per_event["franchissement"]
     assert fr["status"] == "evaluated"
     assert fr["tp"] == expected.tp and fr["precision"] == pytest.approx(expected.precision)
     assert fr["precision_ci"] == pytest.approx(list(expected.precision_ci or ()))
@@ -164,3 +174,74 @@ def test_report_without_detection_or_events(sample_context: ReportContext, tmp_p
     assert "data:image/png" not in html
     assert "Rapport de squelette" not in text
     assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["detection"] is None
+
+
+@pytest.mark.req("EX-047", "EX-087")
+def test_metrics_json_holds_tracking_curves_confusion_and_slices(
+    rendered: Path, context: ReportContext
+) -> None:
+    data = json.loads((rendered.parent / "metrics.json").read_text(encoding="utf-8"))
+    tracking, expected = data["tracking"], context.tracking
+    assert expected is not None
+    person = next(c for c in tracking["per_class"] if c["name"] == "person")
+    m = expected.per_class[0].metrics
+    for key in ("mota", "motp", "idf1", "hota", "deta", "assa"):
+        assert person[key] == pytest.approx(getattr(m, key)), key
+        assert person[f"{key}_ci"] == pytest.approx(list(getattr(m, f"{key}_ci"))), key
+    assert person["id_switches"] == m.id_switches > 0
+    assert tracking["overall"]["mota"] == pytest.approx(expected.overall.mota)
+    assert [c["clip"] for c in tracking["per_clip"]] == [c.clip for c in expected.per_clip]
+    assert tracking["iou_threshold"] == 0.5 and len(tracking["hota_alphas"]) == 19
+    assert tracking["skipped"] == {"clip_0009": "annotations sans identifiant de piste"}
+    det = data["detection"]
+    curves = {c["name"]: c for c in det["pr_curves"]}
+    assert set(curves) == {"person", "vehicle", "bicycle"}
+    assert len(curves["person"]["recall"]) == len(curves["person"]["precision"])
+    assert det["confusion"]["labels"][-1] == "background"
+    assert det["confusion"]["min_score"] == 0.5
+    n = len(det["confusion"]["labels"])
+    assert len(det["confusion"]["counts"]) == n and all(
+        len(r) == n for r in det["confusion"]["counts"]
+    )
+    slices = data["detection_slices"]
+    assert [(s["key"], s["value"]) for s in slices] == [
+        ("lighting", "day"),
+        ("lighting", "dusk"),
+        ("lighting", "night"),
+        ("camera_height", "4–8 m"),
+        ("camera_height", "< 4 m"),
+    ]
+    for s, ctx_slice in zip(slices, context.detection_slices, strict=True):
+        assert s["map"] == pytest.approx(ctx_slice.map)
+        assert s["map_ci"] == pytest.approx(list(ctx_slice.map_ci or ()))
+
+
+@pytest.mark.req("EX-045", "EX-047")
+def test_tracking_section_explains_each_metric_in_french(rendered: Path) -> None:
+    text = _visible_text(rendered.read_text(encoding="utf-8"))
+    assert "Suivi des objets d’une image à l’autre (pistage)" in text
+    for sentence in (
+        "MOTA (exactitude du suivi)",
+        "MOTP (précision de position)",
+        "IDF1 (constance de l’identité)",
+        "Changements d’identité : nombre de fois",
+        "HOTA (exactitude de suivi",
+        "DetA (qualité de détection)",
+        "AssA (qualité d’association)",
+    ):
+        assert sentence in re.sub(r"\s+", " ", text), sentence
+    for heading in (
+        "Courbes précision–rappel",
+        "Matrice de confusion",
+        "Précision moyenne par tranche",
+    ):
+        assert heading in text
+    assert "clip_0009 (annotations sans identifiant de piste)" in text
+
+
+def test_report_without_tracking_says_so(context: ReportContext, tmp_path: Path) -> None:
+    ctx = dataclasses.replace(context, tracking=None, detection_slices=())
+    html = render_report(ctx, tmp_path, pdf=False).read_text(encoding="utf-8")
+    assert "Suivi non évalué" in _visible_text(html)
+    assert "Précision moyenne par tranche" not in html
+    assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["tracking"] is None

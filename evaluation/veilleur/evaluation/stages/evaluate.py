@@ -1,8 +1,8 @@
-"""DVC stage ``evaluate``: COCO mAP of the ONNX model on the test split, and per-event metrics
-from replaying the test clips through the runtime engine.
+"""DVC stage ``evaluate``: COCO mAP of the ONNX model on the test split, and per-event and
+tracking metrics from replaying the test clips through the runtime engine.
 
-Writes to ``--out``: the raw predictions and alerts, the evaluation journal (``journal.db``)
-and ``metrics.json``.
+Writes to ``--out``: the raw predictions, alerts and tracks (``tracks.json``: the tracker's
+boxes on every analysed frame), the evaluation journal (``journal.db``) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         journal=Journal(journal_path),
     )
     alerts = [a for r in replays for a in r.alerts]
-    write_raw(args.out, predictions, alerts, args.model, [r.config_version for r in replays])
+    write_raw(
+        args.out,
+        predictions,
+        alerts,
+        args.model,
+        [r.config_version for r in replays],
+        tracks={r.clip: r.tracks for r in replays},
+    )
 
     context = build_context(args.data, args.model, args.out, params)
     metrics = metrics_dict(context)
@@ -72,6 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         ev.fn,
         len(test_clips),
     )
+    if context.tracking is not None:
+        tr = context.tracking.overall
+        log.info(
+            "tracking over %d clips: MOTA %.3f, IDF1 %.3f, HOTA %.3f, %d ID switches",
+            len(context.tracking.per_clip),
+            tr.mota if tr.mota is not None else float("nan"),
+            tr.idf1 if tr.idf1 is not None else float("nan"),
+            tr.hota if tr.hota is not None else float("nan"),
+            tr.id_switches,
+        )
     return 0
 
 
