@@ -38,6 +38,13 @@ def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
         for key in ("precision", "recall", "f1", "false_alarms_per_hour"):
             if row.get(key) is not None:
                 out[f"validation/{name}/{key}"] = float(row[key])
+    tracking = metrics.get("tracking") or {}
+    rows = {"all": tracking.get("overall") or {}}
+    rows.update({row["name"]: row for row in tracking.get("per_class") or () if "name" in row})
+    for name, row in rows.items():
+        for key in ("mota", "idf1", "hota"):
+            if row.get(key) is not None:
+                out[f"validation/tracking/{name}/{key}"] = float(row[key])
     return out
 
 
