@@ -22,6 +22,7 @@ from veilleur.evaluation.event_gt import load_ground_truth
 from veilleur.evaluation.event_matching import PredictedAlert, Tolerance
 from veilleur.evaluation.event_metrics import evaluate_events
 from veilleur.evaluation.params import EvaluateParams
+from veilleur.evaluation.replay_eval import replayable_clips
 from veilleur.evaluation.report import SLICE_KEY_LABELS_FR, SLICE_VALUE_LABELS_FR
 from veilleur.evaluation.report_context import (
     DatasetInfo,
@@ -64,7 +65,7 @@ def build_context(
     manifest = _read_json(data_dir / "manifest.json")
     splits = _read_json(data_dir / "splits.json")
     run = _read_json(eval_dir / RAW_RUN)
-    test_clips = {c: splits["clips"][c] for c in splits["test"]}
+    test_clips, not_replayed = replayable_clips({c: splits["clips"][c] for c in splits["test"]})
 
     gt = load_ground_truth(Path(e["events"]) for e in test_clips.values())
     alerts = [
@@ -133,6 +134,16 @@ def build_context(
     export_report = model.parent / "export_report.json"
     parity = _read_json(export_report).get("max_abs_diff") if export_report.is_file() else None
     counts = manifest.get("counts", {})
+    source = manifest.get("source") or {}
+    synthetic = source.get("kind") != "ingest"
+    limitations = []
+    if not_replayed:
+        reasons = sorted(set(not_replayed.values()))
+        limitations.append(
+            f"{len(not_replayed)} séquence(s) du test n'ont pas été rejouées par le moteur "
+            f"({' ; '.join(reasons)}) : elles comptent pour la détection d'objets, pas pour "
+            "les événements ni le pistage."
+        )
     return ReportContext(
         dataset=DatasetInfo(
             version=str(manifest["dataset_version"]),
@@ -147,11 +158,16 @@ def build_context(
                 if s in counts
             ],
             dvc_hash=dvc_out_hash(str(data_dir)),
-            generator_version=(manifest.get("source") or {}).get("generator_version"),
+            generator_version=source.get("generator_version"),
             description=(
                 "Scènes synthétiques générées par « veilleur synth » (graine "
-                f"{(manifest.get('source') or {}).get('seed')}), réparties par séquence entre "
+                f"{source.get('seed')}), réparties par séquence entre "
                 "apprentissage, validation et test."
+                if synthetic
+                else "Données réelles importées par « veilleur data ingest » depuis "
+                + ", ".join(str(s.get("name")) for s in source.get("sources") or ())
+                + ", réparties par scène (site, caméra) ou par séquence entre apprentissage, "
+                "validation et test (voir la fiche du jeu de données)."
             ),
         ),
         model=ModelInfo(
@@ -173,7 +189,8 @@ def build_context(
             code_commit=git_commit(),
             engine_version=ENGINE_VERSION,
         ),
-        synthetic_data=True,
+        synthetic_data=synthetic,
+        extra_limitations=tuple(limitations),
         bias=bias,
         errors=errors,
         images_dir=data_dir / "test",

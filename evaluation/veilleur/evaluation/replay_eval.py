@@ -98,6 +98,26 @@ def replay_with_tracks(
     return alerts, tracks
 
 
+def replayable_clips(
+    clips: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
+    """The clips the engine can replay (a video, a site configuration and event annotations),
+    and, for the others, why not (French). Ingested image-only groups are scored for
+    detection only; ingested videos need a site configuration (zones, rules) to be replayed."""
+    kept: dict[str, Mapping[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for clip, entry in sorted(clips.items()):
+        if not entry.get("video"):
+            skipped[clip] = "images fixes, sans vidéo à rejouer"
+        elif not entry.get("site"):
+            skipped[clip] = "pas de configuration de site (zones, règles) pour la rejouer"
+        elif not entry.get("events"):
+            skipped[clip] = "pas d'annotation d'événements"
+        else:
+            kept[clip] = entry
+    return kept, skipped
+
+
 def replay_clips(
     clips: Mapping[str, Mapping[str, Any]],
     model: Path,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from veilleur.evaluation.context import build_context, write_raw
 from veilleur.evaluation.params import EvaluateParams
-from veilleur.evaluation.replay_eval import detect_images, replay_clips
+from veilleur.evaluation.replay_eval import detect_images, replay_clips, replayable_clips
 from veilleur.evaluation.report import metrics_dict
 from veilleur.runtime.config import load_params_section
 from veilleur.runtime.journal.repository import Journal
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params_section(args.params, "evaluate", EvaluateParams)
 
     splits = json.loads((args.data / "splits.json").read_text(encoding="utf-8"))
-    test_clips = {c: splits["clips"][c] for c in splits["test"]}
+    test_clips, skipped = replayable_clips({c: splits["clips"][c] for c in splits["test"]})
+    for clip, reason in skipped.items():
+        log.warning("%s: not replayed (%s)", clip, reason)
     coco = json.loads((args.data / "test" / "annotations.json").read_text(encoding="utf-8"))
     predictions = detect_images(
         coco,
