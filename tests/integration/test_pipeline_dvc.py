@@ -40,6 +40,14 @@ SMALL = {
         # tests/unit/training/test_registry.py).
         "missing_classes": "warn",
     },
+    # The density model's stage: one short epoch (its learning is tested in
+    # tests/unit/training/test_density.py).
+    "density": {
+        "epochs": 1,
+        "input_size": [128, 160],
+        "max_train_images": 40,
+        "max_val_images": 8,
+    },
     # A 2-epoch model: the INT8 cost is measured and reported, not gated here.
     "export": {"parity_images": 4, "int8_min_agreement": 0.0, "int8_max_map50_drop": 1.0},
     # A 2-epoch model on a handful of test clips: the bias gates are reported, not enforced
@@ -81,7 +89,11 @@ def pipeline(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.req("EX-051", "EX-084", "EX-085")
 def test_every_stage_ran_and_is_locked(pipeline: Path):
     lock = yaml.safe_load((pipeline / "dvc.lock").read_text())
-    assert set(lock["stages"]) == {"synth", "prepare", "train", "export", "evaluate", "report"}
+    assert set(lock["stages"]) == {
+        "synth", "prepare", "train", "export", "train_density", "evaluate", "report"
+    }  # fmt: skip
+    density = json.loads((pipeline / "models/density_export_report.json").read_text())
+    assert density["passed"] and density["registered"]["name"] == "veilleur-density"
     for path in (
         "data/raw/synth/manifest.json",
         "data/processed/manifest.json",
@@ -135,12 +147,18 @@ def test_int8_model_card_and_registry_candidate(pipeline: Path):
     assert side["sha256"] in card and side["mlflow_run_id"] in card
     assert f"{export['int8']['map50_delta']:.4f}" in card
     assert export["registered"]["alias"] == "candidate"
+    # Two registered models (veilleur-detector, veilleur-density): select the detector's.
+    name = "veilleur-detector"
     with sqlite3.connect(pipeline / "mlflow.db") as db:
-        aliases = dict(db.execute("SELECT alias, version FROM registered_model_aliases"))
+        aliases = dict(
+            db.execute(
+                "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (name,)
+            )
+        )
         tags = dict(
             db.execute(
-                "SELECT key, value FROM model_version_tags WHERE version = ?",
-                (aliases["candidate"],),
+                "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?",
+                (name, aliases["candidate"]),
             )
         )
     assert tags["sha256"] == side["sha256"]
@@ -169,3 +187,26 @@ def test_evaluation_and_french_report(pipeline: Path):
         [str(BIN / "veilleur"), "journal", "verify", str(journal)], capture_output=True, text=True
     )
     assert r.returncode == 0 and '"ok": true' in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.req("EX-084", "EX-086")
+def test_data_card_and_push_to_the_default_local_remote(pipeline: Path):
+    manifest = json.loads((pipeline / "data/processed/manifest.json").read_text())
+    card = (pipeline / "reports/data/dataset_card.md").read_text(encoding="utf-8")
+    assert manifest["dataset_version"] in card
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    r = subprocess.run(
+        [str(BIN / "dvc"), "push"], cwd=pipeline, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    remote = pipeline / "var" / "dvc-remote"
+    lock = yaml.safe_load((pipeline / "dvc.lock").read_text())
+    raw = next(o for o in lock["stages"]["synth"]["outs"] if o["path"] == "data/raw/synth")
+    digest = raw["md5"].removesuffix(".dir")
+    assert (remote / "files" / "md5" / digest[:2] / (digest[2:] + ".dir")).is_file()
+    status = subprocess.run(
+        [str(BIN / "dvc"), "status", "--cloud", "--json"],
+        cwd=pipeline, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(status.stdout or "{}") == {}

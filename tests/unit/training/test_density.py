@@ -86,7 +86,7 @@ def test_density_through_the_train_and_export_stages(rect_dataset: Path, tmp_pat
     from veilleur.training.stages import train as train_stage
 
     (tmp_path / "params.yaml").write_text(
-        "train:\n  input_size: [64, 96]\n  epochs: 1\n  batch_size: 4\n"
+        "density:\n  input_size: [64, 96]\n  epochs: 1\n  batch_size: 4\n"
         "  limit_train_batches: 2\n  limit_val_batches: 1\n  num_workers: 0\n"
         "export:\n  parity_images: 2\n  opset: 17\n",
         encoding="utf-8",

@@ -14,6 +14,72 @@ from pydantic import BaseModel, Field, field_validator
 ModelSize = Literal["nano", "small", "medium"]
 STRIDE_MULTIPLE = 32
 
+# Augmentations selectable in ``train.augment``: name -> default probability. "Content" ones
+# act on the letterboxed image content only (the padding keeps its exact value); "frame" ones
+# (geometric) act on the whole network input, padding included (filled with the pad value).
+CONTENT_AUGMENTATIONS: dict[str, float] = {
+    "hflip": 0.5,
+    "brightness_contrast": 0.6,
+    "hue_saturation": 0.3,
+    "blur": 0.25,
+    "noise": 0.25,
+    "jpeg": 0.3,
+    "rain": 0.15,
+    "fog": 0.15,
+}
+FRAME_AUGMENTATIONS: dict[str, float] = {"affine": 0.5, "perspective": 0.3, "crop": 0.3}
+AUGMENTATIONS: dict[str, float] = CONTENT_AUGMENTATIONS | FRAME_AUGMENTATIONS
+# ``augment: true``: the photometric set + horizontal flip of the first versions.
+DEFAULT_AUGMENT: tuple[str, ...] = (
+    "hflip",
+    "brightness_contrast",
+    "hue_saturation",
+    "blur",
+    "noise",
+    "jpeg",
+)
+AugmentItem = str | dict[str, float]
+
+
+def resolve_augment(spec: bool | tuple[AugmentItem, ...]) -> list[tuple[str, float]]:
+    """``train.augment`` as ``[(name, probability), ...]`` in the given order.
+
+    ``true``: the default set; ``false`` or ``[]``: none; a list of names (default probability)
+    or one-key mappings ``{name: probability}``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones) or a probability
+            outside [0, 1].
+
+    Example:
+        >>> resolve_augment(("hflip", {"rain": 0.2}))
+        [('hflip', 0.5), ('rain', 0.2)]
+    """
+    if spec is True:
+        return [(name, AUGMENTATIONS[name]) for name in DEFAULT_AUGMENT]
+    if spec is False:
+        return []
+    out: list[tuple[str, float]] = []
+    for item in spec:
+        pairs = [(item, None)] if isinstance(item, str) else list(item.items())
+        if len(pairs) != 1:
+            raise ValueError(
+                f"augmentation {item!r} : un seul nom par élément ({{nom: probabilité}})"
+            )
+        name, prob = pairs[0]
+        if name not in AUGMENTATIONS:
+            raise ValueError(
+                f"augmentation inconnue {name!r} ; noms valides : {', '.join(AUGMENTATIONS)}"
+            )
+        p = AUGMENTATIONS[name] if prob is None else float(prob)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"augmentation {name!r} : probabilité {p} hors de [0, 1]")
+        out.append((name, p))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"augmentation citée deux fois dans {names}")
+    return out
+
 
 class TrainParams(BaseModel, frozen=True, extra="forbid"):
     """Section ``train`` of ``params.yaml``. Defaults fit a 2-core CPU in a few minutes."""
@@ -31,7 +97,11 @@ class TrainParams(BaseModel, frozen=True, extra="forbid"):
     warmup_frac: float = Field(0.15, ge=0, lt=1, description="Share of steps spent warming up.")
     seed: int = 42
     num_workers: int = Field(1, ge=0, description="DataLoader worker processes.")
-    augment: bool = Field(True, description="Photometric augmentation + horizontal flip.")
+    augment: bool | tuple[AugmentItem, ...] = Field(
+        True,
+        description="true: photometric set + horizontal flip; false: none; or a list of names "
+        f"(default probability) or {{name: probability}} among: {', '.join(AUGMENTATIONS)}.",
+    )
     max_train_images: int | None = Field(
         None, ge=1, description="Deterministic subsample of the train split (None: all)."
     )
@@ -45,6 +115,23 @@ class TrainParams(BaseModel, frozen=True, extra="forbid"):
         "error",
         description="A taxonomy class with no box in the train split: stop (error) or warn.",
     )
+    init_weights: str | None = Field(
+        None,
+        description="Local file of initial weights (a checkpoint or a state dict), loaded "
+        "partially by name and shape; never downloaded.",
+    )
+    accelerator: Literal["auto", "cpu", "gpu"] = Field("auto", description="Lightning.")
+    devices: int | Literal["auto"] = Field(1, description="Lightning: devices per node.")
+    strategy: str = Field("auto", description="Lightning: auto, ddp, … (multi-GPU / nodes).")
+    num_nodes: int = Field(1, ge=1, description="Lightning: machines of a multi-node run.")
+
+    @field_validator("augment")
+    @classmethod
+    def _known_augmentations(
+        cls, value: bool | tuple[AugmentItem, ...]
+    ) -> bool | tuple[AugmentItem, ...]:
+        resolve_augment(value)
+        return value
 
     @field_validator("input_size")
     @classmethod

@@ -1,8 +1,9 @@
 """COCO detection data (contract §6) as a ``LightningDataModule``.
 
 Images are letterboxed by the runtime's own function (:mod:`veilleur.training.preprocess`);
-train images then get photometric augmentation and a horizontal flip on the image content
-only, so the padding stays at the right/bottom with the exact pad value.
+train images then get the augmentations of ``train.augment`` (:mod:`veilleur.training.augment`):
+photometric and weather ones on the image content only, so the padding stays at the
+right/bottom with the exact pad value; geometric ones on the whole input.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import albumentations as A
 import lightning as L
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch.utils.data import DataLoader, Dataset
 
-from veilleur.training.config import TrainParams
+from veilleur.training.augment import MIN_BOX_SIDE, Augmenter
+from veilleur.training.config import AugmentItem, TrainParams, resolve_augment
 from veilleur.training.preprocess import content_shape, letterbox, read_rgb
 
 log = logging.getLogger(__name__)
-
-MIN_BOX_SIDE = 1.0  # pixels at network input; thinner boxes are dropped
 
 
 @dataclass(frozen=True)
@@ -73,24 +72,18 @@ def load_coco_split(split_dir: Path, classes: tuple[str, ...]) -> list[ImageReco
     return records
 
 
-def train_augmentation(seed: int) -> A.Compose:
-    """Photometric augmentation (+ horizontal flip) for CCTV-like frames.
+def train_augmentation(
+    seed: int,
+    spec: bool | tuple[AugmentItem, ...] = True,
+    input_size: tuple[int, int] = (256, 320),
+) -> Augmenter | None:
+    """The ``train.augment`` pipelines (``True``: photometric set + horizontal flip).
 
     albumentations keeps its own random state: it is seeded here and re-seeded per
-    DataLoader worker by :func:`seed_worker_augmentation`.
+    DataLoader worker by :func:`seed_worker_augmentation`. ``None`` when the list is empty.
     """
-    return A.Compose(
-        [
-            A.HorizontalFlip(p=0.5),
-            A.RandomBrightnessContrast(brightness_limit=0.3, contrast_limit=0.3, p=0.6),
-            A.HueSaturationValue(10, 20, 10, p=0.3),
-            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7))], p=0.25),
-            A.GaussNoise(std_range=(0.02, 0.08), p=0.25),
-            A.ImageCompression(quality_range=(35, 90), p=0.3),
-        ],
-        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"], clip=True),
-        seed=seed,
-    )
+    resolved = resolve_augment(spec)
+    return Augmenter(resolved, input_size, seed) if resolved else None
 
 
 def seed_worker_augmentation(worker_id: int) -> None:
@@ -108,7 +101,7 @@ class DetectionDataset(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]])
         self,
         records: list[ImageRecord],
         input_size: tuple[int, int],
-        augment: A.Compose | None = None,
+        augment: Augmenter | None = None,
     ) -> None:
         self.records = records
         self.input_size = input_size
@@ -128,12 +121,7 @@ class DetectionDataset(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]])
         keep = ((boxes[:, 2:] - boxes[:, :2]) >= MIN_BOX_SIDE).all(axis=1)
         boxes, labels = boxes[keep], labels[keep]
         if self.augment is not None:
-            res = self.augment(
-                image=np.ascontiguousarray(image[:h, :w]), bboxes=boxes, labels=labels
-            )
-            image[:h, :w] = res["image"]
-            boxes = np.asarray(res["bboxes"], dtype=np.float32).reshape(-1, 4)
-            labels = np.asarray(res["labels"]).astype(np.int64)  # albumentations gives floats
+            image, boxes, labels = self.augment(image, (h, w), boxes, labels)
         return (
             torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
             torch.from_numpy(boxes),
@@ -178,7 +166,7 @@ class DetectionDataModule(L.LightningDataModule):
         )
         if not train or not val:
             raise ValueError(f"{self.data_dir}: empty train or val split; run the prepare stage")
-        augment = train_augmentation(p.seed) if p.augment else None
+        augment = train_augmentation(p.seed, p.augment, p.input_size)
         self.train_set = DetectionDataset(train, p.input_size, augment)
         self.val_set = DetectionDataset(val, p.input_size)
         log.info("data: %d train / %d val images", len(train), len(val))

@@ -37,7 +37,14 @@ from torch import nn
 
 from veilleur.training.config import TrainParams
 from veilleur.training.datamodule import Batch, DetectionDataModule
-from veilleur.training.fit import make_trainer
+from veilleur.training.fit import (
+    TrainingInputError,
+    is_out_of_memory,
+    last_checkpoint_path,
+    load_initial_weights,
+    make_trainer,
+    out_of_memory_error,
+)
 from veilleur.training.nets import PRESETS
 from veilleur.training.nets.backbone import CSPBackbone, FPNLite, scaled_channels
 from veilleur.training.preprocess import PREPROCESS, SCALE
@@ -160,6 +167,8 @@ class DensityFitResult:
     duration_s: float
     num_train_images: int
     num_val_images: int
+    epochs_done: int = 0
+    last_checkpoint: Path | None = None
 
 
 def fit_density(
@@ -169,23 +178,37 @@ def fit_density(
     classes: tuple[str, ...],
     provenance: dict[str, str],
     callbacks: list[L.Callback] | None = None,
+    resume: Path | None = None,
 ) -> DensityFitResult:
-    """Train the density model on the person boxes of ``data_dir``; save to ``checkpoint``."""
+    """Train the density model on the person boxes of ``data_dir``; save to ``checkpoint``.
+
+    ``resume``: a full-state ``density.last.ckpt`` to continue from.
+    """
     if classes[PERSON] != "person":
         raise ValueError(f"taxonomy index {PERSON} must be 'person', got {classes[PERSON]!r}")
     L.seed_everything(params.seed, workers=True, verbose=False)
-    trainer = make_trainer(params, checkpoint.parent, callbacks)
+    last = last_checkpoint_path(checkpoint)
+    trainer = make_trainer(params, checkpoint.parent, callbacks, last)
     module = DensityModule(params.model_dump(mode="json"), provenance)
+    if params.init_weights and resume is None:
+        load_initial_weights(module.net, Path(params.init_weights))
     start = time.perf_counter()
     datamodule = DetectionDataModule(data_dir, params, classes)
-    trainer.fit(module, datamodule=datamodule)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise TrainingInputError(out_of_memory_error(params, trainer, exc)) from None
     duration = time.perf_counter() - start
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(checkpoint, weights_only=True)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     n_train = len(datamodule.train_set) if datamodule.train_set is not None else 0
     n_val = len(datamodule.val_set) if datamodule.val_set is not None else 0
-    return DensityFitResult(checkpoint, metrics, duration, n_train, n_val)
+    return DensityFitResult(
+        checkpoint, metrics, duration, n_train, n_val, trainer.current_epoch, last
+    )
 
 
 def load_density(path: Path) -> tuple[DensityExportWrapper, dict[str, str]]:

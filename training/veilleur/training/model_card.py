@@ -126,7 +126,7 @@ def render_card(
         f"Version du jeu (`dataset_version`) : `{summary.get('dataset_version')}`.",
         f"Entraînement : {p.get('epochs')} époques, lot {p.get('batch_size')}, "
         f"lr {p.get('lr')}, graine {p.get('seed')}, augmentation "
-        f"{fmt(bool(p.get('augment')))}, précision `{p.get('precision')}`.",
+        f"{_augment_text(p.get('augment'))}, précision `{p.get('precision')}`.",
         "",
         "## Mesures",
         "",
@@ -213,3 +213,17 @@ def write_card(
     card_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.write_text(text, encoding="utf-8")
     return card_path
+
+
+def _augment_text(spec: object) -> str:
+    """``train.augment`` in words: oui (default set), non, or the list with probabilities."""
+    from veilleur.training.config import resolve_augment
+
+    if isinstance(spec, list):
+        spec = tuple(spec)
+    if not isinstance(spec, bool | tuple):
+        return "inconnue"
+    items = resolve_augment(spec)
+    if spec is True or not items:
+        return "oui (jeu par défaut)" if items else "non"
+    return ", ".join(f"{name} (p = {prob:g})" for name, prob in items)

@@ -6,9 +6,14 @@ Usage::
         --out models --mlflow-uri sqlite:///mlflow.db --artifacts mlartifacts
 
 Writes ``OUT/detector.ckpt``, ``OUT/train_summary.json`` (with the MLflow run id) and
-``OUT/training_curves.png``. Exits 2, before any run starts, on bad data (missing split, empty
-split, a taxonomy class without a train box unless ``train.missing_classes: warn``) and, with the
-run marked failed, when a batch does not fit in memory.
+``OUT/training_curves.png``, and after every epoch the full-state ``OUT/detector.last.ckpt`` that
+``--resume`` continues from (a new MLflow run tagged with the interrupted run as its parent).
+Exits 2, before any run starts, on bad data (missing split, empty split, a taxonomy class without
+a train box unless ``train.missing_classes: warn``), a missing or corrupt resume point or initial
+weights file and, with the run marked failed, when a batch does not fit in memory.
+
+Multi-GPU / multi-node (``train.devices``, ``strategy``, ``num_nodes``): every process runs this
+command (``torchrun`` or ``srun``); only global rank 0 talks to MLflow and writes the summary.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 import warnings
@@ -27,6 +33,7 @@ from veilleur.runtime.offline import air_gap
 
 if TYPE_CHECKING:
     from veilleur.training.config import TrainParams
+    from veilleur.training.fit import ResumePoint
 
 log = logging.getLogger("veilleur.training.stages.train")
 
@@ -59,9 +66,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="detector (TASK.ckpt = detector.ckpt) or the crowd-density model (density.ckpt, "
         "density_train_summary.json)",
     )
+    parser.add_argument(
+        "--section",
+        default=None,
+        help="params.yaml section of the training parameters (default: train for the "
+        "detector, density for the density model)",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue an interrupted run from its full-state OUT/TASK.last.ckpt (optimiser, "
+        "schedule, epoch, random streams); logged as a new MLflow run whose parent is the first",
+    )
     args = parser.parse_args(argv)
     args.experiment = args.experiment or f"veilleur-{args.task}"
+    args.section = args.section or ("density" if args.task == "density" else "train")
     return args
+
+
+def global_rank() -> int:
+    """This process's rank in a multi-process run (torchrun: ``RANK``, SLURM: ``SLURM_PROCID``)."""
+    for name in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
 
 
 def _quiet_libraries() -> None:
@@ -83,26 +112,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     from veilleur.runtime.config import load_params_section
     from veilleur.runtime.core.taxonomy import CLASSES
     from veilleur.training.config import TrainParams
-    from veilleur.training.fit import TrainingInputError, check_data
+    from veilleur.training.fit import TrainingInputError, check_data, check_resume
     from veilleur.training.tracking import ensure_experiment
 
     _quiet_libraries()
-    params = load_params_section(args.params, "train", TrainParams)
+    params = load_params_section(args.params, args.section, TrainParams)
     try:
         missing = params.missing_classes if args.task == "detector" else "warn"
         class_counts = check_data(args.data, CLASSES, missing)
         if args.task == "density" and not class_counts.get("person"):
             raise TrainingInputError(f"{args.data / 'train'}: no person box to learn density from")
         dataset_version = read_dataset_version(args.data)
+        resume = check_resume(args.resume, params, CLASSES) if args.resume else None
+        if params.init_weights and not resume and not Path(params.init_weights).is_file():
+            raise TrainingInputError(
+                f"{params.init_weights} : fichier de poids initiaux introuvable "
+                "(`train.init_weights`) ; rien n'est téléchargé : copiez le fichier sur cette "
+                "machine"
+            )
     except (TrainingInputError, FileNotFoundError, ValueError) as exc:
         log.error("training refused: %s", exc)
         return EXIT_BAD_INPUT
+    if resume:
+        log.info("resuming %s after %d epoch(s)", resume.path, resume.epochs_done)
+    if global_rank() != 0:
+        return _run_worker(args, params, resume)
     commit = git_commit()
     experiment_id = ensure_experiment(args.mlflow_uri, args.experiment, args.artifacts)
     args.out.mkdir(parents=True, exist_ok=True)
 
     try:
-        return _run(args, params, experiment_id, dataset_version, commit, class_counts)
+        return _run(args, params, experiment_id, dataset_version, commit, class_counts, resume)
     except TrainingInputError as exc:
         log.error("training stopped: %s", exc)
         return EXIT_BAD_INPUT
@@ -115,6 +155,7 @@ def _run(
     dataset_version: str,
     commit: str,
     class_counts: dict[str, int],
+    resume: ResumePoint | None = None,
 ) -> int:
     import mlflow
 
@@ -141,16 +182,32 @@ def _run(
         mlflow.set_tags(
             {"dataset_version": dataset_version, "git_commit": commit, "task": args.task}
         )
+        if resume:
+            mlflow.set_tags(
+                {
+                    "veilleur.resumed_from": str(resume.path),
+                    "veilleur.resumed_after_epochs": str(resume.epochs_done),
+                    **(
+                        {"mlflow.parentRunId": resume.parent_run_id,
+                         "veilleur.parent_run_id": resume.parent_run_id}
+                        if resume.parent_run_id
+                        else {}
+                    ),
+                }
+            )  # fmt: skip
         provenance = {
             "mlflow_run_id": run_id,
             "git_commit": commit,
             "dataset_version": dataset_version,
         }
         metrics_cb = MlflowEpochMetrics(args.mlflow_uri, run_id)
+        resume_path = resume.path if resume else None
         if density:
             from veilleur.training.density import fit_density
 
-            dres = fit_density(params, args.data, checkpoint, CLASSES, provenance, [metrics_cb])
+            dres = fit_density(
+                params, args.data, checkpoint, CLASSES, provenance, [metrics_cb], resume_path
+            )
             result = FitResult(
                 dres.checkpoint,
                 dres.metrics,
@@ -158,9 +215,15 @@ def _run(
                 "auto",
                 dres.num_train_images,
                 dres.num_val_images,
+                dres.epochs_done,
+                dres.last_checkpoint,
             )
         else:
-            result = fit(params, args.data, checkpoint, CLASSES, provenance, [metrics_cb])
+            result = fit(
+                params, args.data, checkpoint, CLASSES, provenance, [metrics_cb], resume_path
+            )
+        if result.init_weights:
+            mlflow.log_params({f"init_weights.{k}": v for k, v in result.init_weights.items()})
         summary = {
             "task": args.task,
             "mlflow_run_id": run_id,
@@ -177,6 +240,11 @@ def _run(
             "accelerator": result.accelerator,
             "num_train_images": result.num_train_images,
             "num_val_images": result.num_val_images,
+            "epochs_done": result.epochs_done,
+            "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
+            "resumed_from": str(resume.path) if resume else None,
+            "parent_run_id": resume.parent_run_id if resume else None,
+            "init_weights": result.init_weights,
             "train_boxes_per_class": class_counts,
             "python": platform.python_version(),
         }
@@ -185,6 +253,26 @@ def _run(
         curves = plot_history(metrics_cb.history, args.out / "training_curves.png")
         log_artifacts(args.mlflow_uri, run_id, [checkpoint, summary_path, curves])
     log.info("trained in %.1f s: %s, %s", result.duration_s, checkpoint, summary_path)
+    return 0
+
+
+def _run_worker(args: argparse.Namespace, params: TrainParams, resume: ResumePoint | None) -> int:
+    """A non-zero rank of a multi-process run: trains its share, no MLflow, no summary."""
+    from veilleur.runtime.core.taxonomy import CLASSES
+    from veilleur.training.fit import TrainingInputError, fit
+
+    checkpoint = args.out / ("density.ckpt" if args.task == "density" else "detector.ckpt")
+    resume_path = resume.path if resume else None
+    try:
+        if args.task == "density":
+            from veilleur.training.density import fit_density
+
+            fit_density(params, args.data, checkpoint, CLASSES, {}, None, resume_path)
+        else:
+            fit(params, args.data, checkpoint, CLASSES, {}, None, resume_path)
+    except TrainingInputError as exc:
+        log.error("training stopped (rank %d): %s", global_rank(), exc)
+        return EXIT_BAD_INPUT
     return 0
 
 
