@@ -32,6 +32,7 @@ from veilleur.runtime.evidence.snapshots import SnapshotStore
 from veilleur.runtime.ingest.video import Frame, read_file
 from veilleur.runtime.journal.repository import Journal
 from veilleur.runtime.notify.sinks import Notifier
+from veilleur.runtime.scene.imaging import one_frame
 from veilleur.runtime.track.bytetrack import ByteTracker
 
 log = logging.getLogger(__name__)
@@ -103,12 +104,13 @@ class CameraAnalysis:
                 return self.last_cues
             self._cue_slot = slot
         self.cue_updates += 1
-        view_ok = self.view.update(frame.image, frame.t) if self.view is not None else True
-        static = (
-            self.static_objects.update(frame.image, frame.t)
-            if self.static_objects is not None and view_ok
-            else Detections.empty()
-        )
+        with one_frame():  # both start from the same grey image: converted once
+            view_ok = self.view.update(frame.image, frame.t) if self.view is not None else True
+            static = (
+                self.static_objects.update(frame.image, frame.t)
+                if self.static_objects is not None and view_ok
+                else Detections.empty()
+            )
         self.last_cues = SceneCues(static_objects=static, view_ok=view_ok)
         return self.last_cues
 
@@ -222,8 +224,16 @@ class Engine:
         """Run the detector once on the frames that are analysed now (see :meth:`analysed`).
 
         No detector call at all when none is (global stop, disabled cameras).
+
+        The switches are read without the engine's lock: in the live pipeline the analysis
+        thread holds it while it analyses the previous batch, and waiting for it here would
+        serialise detection and analysis again. Reading them is atomic; a switch changed
+        meanwhile is caught by :meth:`process_detections`, which checks again under the lock.
         """
-        items = [(c, f) for c, f in items if self.analysed(c)]
+        stopped, cameras = self.analysis_stopped, self.cameras
+        if stopped:
+            return []
+        items = [(c, f) for c, f in items if (cam := cameras.get(c)) is not None and cam.enabled]
         if not items:
             return []
         t0 = time.perf_counter()

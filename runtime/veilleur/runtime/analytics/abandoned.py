@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues
 from veilleur.runtime.core.calibration import GroundPlane, approx_metres_per_unit, y_normalised
-from veilleur.runtime.core.detections import Detections, box_iou
+from veilleur.runtime.core.detections import Detections, box_iou, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
 
@@ -170,14 +170,14 @@ class AbandonedObject:
     # --- what is where ---------------------------------------------------------------------
 
     def _people(self, dets: Detections) -> _People:
-        idx = np.flatnonzero(np.isin(dets.class_id, list(self.person_class_ids)))
+        idx = np.flatnonzero(class_mask(dets.class_id, self.person_class_ids))
         feet = dets.foot_points()[idx].astype(np.float64)
         heights = np.maximum(dets.xyxy[idx, 3] - dets.xyxy[idx, 1], 1e-3).astype(np.float64)
         ground = self.ground.to_ground(feet) if self.ground is not None else None
         return _People(feet, heights, dets.tracker_id[idx].astype(np.int64), ground)
 
     def _candidates(self, dets: Detections, cues: SceneCues, t: float) -> list[_Candidate]:
-        is_obj = np.isin(dets.class_id, list(self.class_ids))
+        is_obj = class_mask(dets.class_id, self.class_ids)
         obj_idx = np.flatnonzero(is_obj & (dets.tracker_id >= 0))
         cands = [
             _Candidate(

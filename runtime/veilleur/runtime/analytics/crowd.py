@@ -10,7 +10,7 @@ import numpy as np
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.analytics.motion import MotionHistory, Span, spread_rate_mps
 from veilleur.runtime.core.calibration import GroundPlane
-from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.detections import Detections, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
 
@@ -91,7 +91,7 @@ class CrowdMovement:
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
         self._last_t = t
-        idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))
+        idx = np.flatnonzero((dets.tracker_id >= 0) & class_mask(dets.class_id, self.class_ids))
         self._motion.observe(dets, t, idx)
         now_in = idx[points_in_polygon(dets.foot_points()[idx], self.polygon)]
         for i in now_in:

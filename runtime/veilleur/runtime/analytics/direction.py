@@ -9,7 +9,7 @@ import numpy as np
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.core.calibration import GroundPlane, approx_ground_m
-from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.detections import Detections, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, angle_between_deg, points_in_polygon
 
@@ -45,7 +45,7 @@ class WrongWay:
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
         feet = dets.foot_points()
-        idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))
+        idx = np.flatnonzero((dets.tracker_id >= 0) & class_mask(dets.class_id, self.class_ids))
         inside = points_in_polygon(feet[idx], self.polygon)
         seen: set[int] = set()
         for i, is_in in zip(idx, inside, strict=True):

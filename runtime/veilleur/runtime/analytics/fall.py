@@ -8,7 +8,7 @@ from enum import Enum
 import numpy as np
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
-from veilleur.runtime.core.detections import Detections, FloatArray
+from veilleur.runtime.core.detections import Detections, FloatArray, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
 from veilleur.runtime.core.taxonomy import CLASS_IDS
@@ -112,7 +112,7 @@ class PersonOnGround:
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
-        idx = np.flatnonzero((dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids)))
+        idx = np.flatnonzero((dets.tracker_id >= 0) & class_mask(dets.class_id, self.class_ids))
         inside = points_in_polygon(dets.foot_points()[idx], self.polygon)
         present = {int(v) for v in dets.tracker_id[idx]}
         for i, is_in in zip(idx, inside, strict=True):

@@ -9,7 +9,7 @@ import numpy as np
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple, check_k_of_n
 from veilleur.runtime.analytics.weapon import anchored_in_polygon
-from veilleur.runtime.core.detections import Detections, FloatArray
+from veilleur.runtime.core.detections import Detections, FloatArray, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points
 from veilleur.runtime.core.taxonomy import CLASS_IDS
@@ -86,9 +86,7 @@ class FireGrowth:
         check_k_of_n(self.k, self.n)
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
-        mask = np.isin(dets.class_id, list(self.class_ids)) & (
-            dets.confidence >= self.min_confidence
-        )
+        mask = class_mask(dets.class_id, self.class_ids) & (dets.confidence >= self.min_confidence)
         idx = anchored_in_polygon(dets, np.flatnonzero(mask), self.polygon)
         present = len(idx) > 0
         smoke = bool(np.any(dets.class_id[idx] == self.smoke_class))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
-from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.detections import Detections, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, segments_intersect, side_of_line
 
@@ -35,9 +35,7 @@ class LineCrossing:
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
         feet = dets.foot_points()
-        for i in np.flatnonzero(
-            (dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids))
-        ):
+        for i in np.flatnonzero((dets.tracker_id >= 0) & class_mask(dets.class_id, self.class_ids)):
             tid = int(dets.tracker_id[i])
             p = feet[i]
             prev = self._last.get(tid)

@@ -139,7 +139,7 @@ class MotionHistory:
             t1=t,
             p0=np.array([first.x, first.y]),
             p1=np.array([h[-1].x, h[-1].y]),
-            height=float(np.median(heights)),
+            height=_median(heights),
         )
 
     def metres_per_unit(self, box_height: float) -> float:
@@ -176,3 +176,19 @@ def spread_rate_mps(motion: MotionHistory, spans: list[Span]) -> float:
     d1 = float(np.mean(np.linalg.norm(p1 - p1.mean(axis=0), axis=1)))
     dt = float(np.mean([s.dt for s in spans]))
     return (d1 - d0) * scale / dt if dt > 0 else 0.0
+
+
+def _median(values: list[float]) -> float:
+    """``float(np.median(values))`` of a short list of floats, without numpy's overhead.
+
+    Same value: the middle element, or the mean of the two middle ones, ``(a + b) / 2``,
+    as numpy computes it; NaN or an empty list go to numpy (NaN / warning as before).
+    """
+    n = len(values)
+    if n == 0 or any(v != v for v in values):
+        return float(np.median(values))
+    s = sorted(values)
+    mid = n // 2
+    if n % 2:
+        return float(s[mid])
+    return float((s[mid - 1] + s[mid]) / 2)

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, check_k_of_n
-from veilleur.runtime.core.detections import Detections, FloatArray
+from veilleur.runtime.core.detections import Detections, FloatArray, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon
 
@@ -85,9 +85,7 @@ class WeaponPresence:
         check_k_of_n(self.k, self.n)
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
-        mask = np.isin(dets.class_id, list(self.class_ids)) & (
-            dets.confidence >= self.min_confidence
-        )
+        mask = class_mask(dets.class_id, self.class_ids) & (dets.confidence >= self.min_confidence)
         idx = anchored_in_polygon(dets, np.flatnonzero(mask), self.polygon)
         matched: dict[int, tuple[float, float]] = {}
         for i in idx[np.argsort(-dets.confidence[idx], kind="stable")]:

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from veilleur.runtime.analytics.base import NO_CUES, RuleHit, SceneCues, box_tuple
 from veilleur.runtime.core.calibration import PERSON_HEIGHT_M, GroundPlane
-from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.detections import Detections, class_mask
 from veilleur.runtime.core.events import EventType
 from veilleur.runtime.core.geometry import Points, points_in_polygon, polygon_area
 
@@ -33,7 +33,7 @@ class ZonePresence:
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
         hits: list[RuleHit] = []
-        mask = (dets.tracker_id >= 0) & np.isin(dets.class_id, list(self.class_ids))
+        mask = (dets.tracker_id >= 0) & class_mask(dets.class_id, self.class_ids)
         idx = np.flatnonzero(mask)
         inside = points_in_polygon(dets.foot_points()[idx], self.polygon)
         present: set[int] = set()
@@ -121,7 +121,7 @@ class ZoneDensity:
         return over
 
     def update(self, dets: Detections, t: float, cues: SceneCues = NO_CUES) -> list[RuleHit]:
-        mask = np.isin(dets.class_id, list(self.class_ids))
+        mask = class_mask(dets.class_id, self.class_ids)
         idx = np.flatnonzero(mask)
         inside = (
             idx[points_in_polygon(dets.foot_points()[idx], self.polygon)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -97,8 +99,10 @@ class Detections:
 
     def foot_points(self) -> FloatArray:
         """Bottom-centre of each box: where a person or vehicle touches the ground."""
-        x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
-        return np.stack([x, self.xyxy[:, 3]], axis=1).astype(np.float32)
+        out = np.empty((self.xyxy.shape[0], 2), dtype=np.float32)
+        out[:, 0] = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
+        out[:, 1] = self.xyxy[:, 3]
+        return out
 
     def centers(self) -> FloatArray:
         return ((self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2).astype(np.float32)
@@ -113,15 +117,49 @@ class Detections:
         return Detections(self.xyxy * factor, self.confidence, self.class_id, self.tracker_id)
 
 
+def class_mask(class_id: IntArray, ids: Collection[int]) -> NDArray[np.bool_]:
+    """Which boxes have a class among ``ids``: ``np.isin(class_id, list(ids))``, faster.
+
+    Every rule filters the boxes of every frame by class; ``np.isin`` sorts both arrays each
+    time, a lookup table of the (small, non-negative) taxonomy ids is one gather.
+    """
+    members = ids if isinstance(ids, frozenset) else frozenset(ids)
+    lut = _class_lut(members) if class_id.dtype.kind in "iu" else None
+    if lut is None:
+        return np.isin(class_id, list(members))
+    ok = (class_id >= 0) & (class_id < lut.shape[0])
+    mask: NDArray[np.bool_] = lut[np.where(ok, class_id, 0)] & ok
+    return mask
+
+
+@lru_cache(maxsize=256)
+def _class_lut(ids: frozenset[int]) -> NDArray[np.bool_] | None:
+    """``lut[c]`` is True for ``c`` in ``ids``; None when a lookup table does not fit."""
+    if not ids or not all(isinstance(c, int | np.integer) for c in ids):
+        return None
+    lo, hi = min(ids), max(ids)
+    if lo < 0 or hi > 4096:
+        return None
+    lut = np.zeros(int(hi) + 1, dtype=np.bool_)
+    lut[[int(c) for c in ids]] = True
+    lut.flags.writeable = False
+    return lut
+
+
 def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
     """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes → (N, M)."""
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros((a.shape[0], b.shape[0]), dtype=np.float32)
-    tl = np.maximum(a[:, None, :2], b[None, :, :2])
-    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    # width × height written out (np.prod over 2 values, np.clip(·, 0, None) = max(·, 0):
+    # the same operations in the same order, with less numpy overhead per call)
+    wh = np.maximum(
+        np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0
+    )
+    inter = wh[..., 0] * wh[..., 1]
+    sa = np.maximum(a[:, 2:] - a[:, :2], 0)
+    sb = np.maximum(b[:, 2:] - b[:, :2], 0)
+    area_a = sa[:, 0] * sa[:, 1]
+    area_b = sb[:, 0] * sb[:, 1]
     union = area_a[:, None] + area_b[None, :] - inter
     iou: FloatArray = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
     return iou

@@ -28,10 +28,15 @@ def points_in_polygon(points: Points, polygon: Points) -> NDArray[np.bool_]:
     poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
     if poly.shape[0] < 3:
         raise ValueError("a polygon needs at least 3 points")
-    x = pts[:, 0][:, None]
-    y = pts[:, 1][:, None]
-    x1, y1 = poly[:, 0][None, :], poly[:, 1][None, :]
-    x2, y2 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    if pts.shape[0] == 0:
+        return np.zeros(0, dtype=np.bool_)
+    # called for every rule on every frame with a handful of points: plain slicing rather
+    # than np.roll, (N, 1) columns against (K,) edges (same arithmetic, less overhead)
+    nxt = np.concatenate((poly[1:], poly[:1]))
+    x = pts[:, 0:1]
+    y = pts[:, 1:2]
+    x1, y1 = poly[:, 0], poly[:, 1]
+    x2, y2 = nxt[:, 0], nxt[:, 1]
     straddles = (y1 > y) != (y2 > y)
     with np.errstate(divide="ignore", invalid="ignore"):
         x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
@@ -56,14 +61,27 @@ def side_of_line(points: Points, a: Points, b: Points) -> NDArray[np.float64]:
     return result
 
 
+def _side(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
+    """:func:`side_of_line` of one point, in Python floats (same operations, same result)."""
+    return (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+
+
 def segments_intersect(p0: Points, p1: Points, a: Points, b: Points) -> bool:
     """Whether the segment ``p0 → p1`` properly crosses the finite segment ``a → b``."""
-    s0, s1 = side_of_line(np.stack([p0, p1]), a, b)
+    # scalar float64 arithmetic: called per track and frame, where numpy's per-call overhead
+    # dominated; the operations are those of side_of_line, so the result is identical
+    p0x, p0y = float(p0[0]), float(p0[1])
+    p1x, p1y = float(p1[0]), float(p1[1])
+    ax, ay = float(a[0]), float(a[1])
+    bx, by = float(b[0]), float(b[1])
+    s0 = _side(p0x, p0y, ax, ay, bx, by)
+    s1 = _side(p1x, p1y, ax, ay, bx, by)
     if s0 == 0 and s1 == 0:
         return False
     if (s0 > 0) == (s1 > 0) and s0 != 0 and s1 != 0:
         return False
-    t0, t1 = side_of_line(np.stack([a, b]), p0, p1)
+    t0 = _side(ax, ay, p0x, p0y, p1x, p1y)
+    t1 = _side(bx, by, p0x, p0y, p1x, p1y)
     return bool((t0 > 0) != (t1 > 0) or t0 == 0 or t1 == 0)
 
 

@@ -43,30 +43,44 @@ def to_tensor(
 ) -> tuple[NDArray[np.float32], list[float]]:
     """Batch of BGR uint8 frames → float32 ``[B, 3, H, W]`` and each frame's scale factor.
 
-    One pass per frame: the resized image is written, converted and normalised straight into
-    the batch; the padding gets the normalised pad value. Equal to normalising
-    :func:`letterbox`'s output.
+    Each frame is resized into one uint8 batch canvas (straight into it when the resized
+    frame spans the full width), then the whole batch is converted, channel-swapped and
+    scaled in one numpy pass; the padding gets the normalised pad value. Equal to
+    normalising :func:`letterbox`'s output.
+
+    Few calls per batch on purpose: in the live pipeline this runs in the detection thread
+    while the analysis thread holds the GIL most of the time, and every C call that lets the
+    GIL go must wait to take it back.
     """
     th, tw = size
-    batch = np.empty((len(images_bgr), 3, th, tw), dtype=np.float32)
-    ratios: list[float] = []
+    n = len(images_bgr)
+    batch = np.empty((n, 3, th, tw), dtype=np.float32)
+    canvas = np.empty((n, th, tw, 3), dtype=np.uint8)
     mean = np.asarray(prep.mean, dtype=np.float32)
     std = np.asarray(prep.std, dtype=np.float32)
     plain = not mean.any() and bool(np.all(std == 1.0))
     fill = (np.float32(prep.pad_value) * np.float32(prep.scale) - mean) / std
+    ratios: list[float] = []
+    padded: list[tuple[int, int, int]] = []
     for i, img in enumerate(images_bgr):
         h, w = img.shape[:2]
         r = min(th / h, tw / w)
         nh, nw = round(h * r), round(w * r)
-        resized = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR) if r != 1 else img
-        if prep.color == "RGB":
-            resized = resized[:, :, ::-1]
-        out = batch[i]
-        out[:] = fill[:, None, None]
-        region = out[:, :nh, :nw]
-        np.multiply(resized.transpose(2, 0, 1), np.float32(prep.scale), out=region)
-        if not plain:
-            region -= mean[:, None, None]
-            region /= std[:, None, None]
+        if r == 1:
+            canvas[i, :nh, :nw] = img
+        elif nw == tw:  # full rows: the canvas slice is contiguous, resize writes into it
+            cv2.resize(img, (nw, nh), dst=canvas[i, :nh], interpolation=cv2.INTER_LINEAR)
+        else:
+            canvas[i, :nh, :nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        if nh < th or nw < tw:
+            padded.append((i, nh, nw))
         ratios.append(r)
+    src = canvas[..., ::-1] if prep.color == "RGB" else canvas
+    np.multiply(src.transpose(0, 3, 1, 2), np.float32(prep.scale), out=batch)
+    if not plain:
+        batch -= mean[None, :, None, None]
+        batch /= std[None, :, None, None]
+    for i, nh, nw in padded:  # the canvas was not filled there: the pad value, normalised
+        batch[i, :, nh:, :] = fill[:, None, None]
+        batch[i, :, :nh, nw:] = fill[:, None, None]
     return batch, ratios

@@ -51,6 +51,10 @@ entries = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Statements of every append, built once (SQLAlchemy then reuses their compiled form).
+_LAST_HASH = select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
+_INSERT = entries.insert()
+
 
 def _canonical(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -138,23 +142,22 @@ class Journal:
                 # One writer at a time on the chain head, across nodes; readers are not blocked.
                 # Released at commit, after which the next writer reads this entry as its last.
                 conn.execute(text("LOCK TABLE journal_entries IN EXCLUSIVE MODE"))
-            last = conn.execute(
-                select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
-            ).scalar()
+            last = conn.execute(_LAST_HASH).scalar()
             prev = last or GENESIS
             body = {"kind": kind, **payload}
             h = chain_hash(prev, body)
             result = conn.execute(
-                entries.insert().values(
-                    id=payload["id"],
-                    kind=kind,
-                    utc=payload["utc"],
-                    camera_id=payload.get("camera_id"),
-                    event=payload.get("event"),
-                    payload=_canonical(body),
-                    prev_hash=prev,
-                    hash=h,
-                )
+                _INSERT,
+                {
+                    "id": payload["id"],
+                    "kind": kind,
+                    "utc": payload["utc"],
+                    "camera_id": payload.get("camera_id"),
+                    "event": payload.get("event"),
+                    "payload": _canonical(body),
+                    "prev_hash": prev,
+                    "hash": h,
+                },
             )
             seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
         return {**body, "seq": seq, "hash": h}
@@ -222,9 +225,7 @@ class Journal:
             ).scalar()
             if anchor != expected_hash:
                 raise ValueError(f"entry {through_seq} changed or is gone: purge abandoned")
-            last = conn.execute(
-                select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
-            ).scalar()
+            last = conn.execute(_LAST_HASH).scalar()
             prev = last or GENESIS
             body = {"kind": "purge", **payload}
             h = chain_hash(prev, body)

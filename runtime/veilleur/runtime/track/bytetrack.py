@@ -81,20 +81,42 @@ def _greedy_match(
     """Greedy highest-IoU-first matching; returns pairs and unmatched rows / columns."""
     pairs: list[tuple[int, int]] = []
     if iou.size:
-        order = np.dstack(np.unravel_index(np.argsort(-iou, axis=None), iou.shape))[0]
+        flat = np.argsort(-iou, axis=None)
+        # best first, up to the first pair below the threshold (compared as numpy compares)
+        below = iou.ravel()[flat] < threshold
+        above = int(np.argmax(below)) if below.any() else flat.size
+        ncols = iou.shape[1]
         used_r: set[int] = set()
         used_c: set[int] = set()
-        for r, c in order:
-            if iou[r, c] < threshold:
-                break
+        for f in flat[:above].tolist():
+            r, c = divmod(f, ncols)
             if r in used_r or c in used_c:
                 continue
-            pairs.append((int(r), int(c)))
-            used_r.add(int(r))
-            used_c.add(int(c))
+            pairs.append((r, c))
+            used_r.add(r)
+            used_c.add(c)
     rows = sorted(set(range(iou.shape[0])) - {p[0] for p in pairs})
     cols = sorted(set(range(iou.shape[1])) - {p[1] for p in pairs})
     return pairs, rows, cols
+
+
+def _predict_all(tracks: list[Track], t: float) -> NDArray[np.float32]:
+    """``Track.predict(t)`` of every track as one (K, 4) array.
+
+    One numpy expression for all tracks instead of one per track. Equal to the per-track
+    predictions when boxes and velocities are float32 (what :meth:`ByteTracker.update`
+    stores for float32 detections): the time step is rounded to float32 as numpy does for a
+    Python float multiplying a float32 array. Other dtypes take the per-track path.
+    """
+    if not tracks:
+        return np.zeros((0, 4), dtype=np.float32)
+    boxes = np.array([tr.box for tr in tracks])
+    vel = np.array([tr.velocity for tr in tracks])
+    if boxes.dtype != np.float32 or vel.dtype != np.float32 or boxes.shape[1:] != (4,):
+        return np.array([tr.predict(t) for tr in tracks], dtype=np.float32).reshape(-1, 4)
+    dt = np.array([max(0.0, t - tr.last_t) for tr in tracks], dtype=np.float32)
+    pred: NDArray[np.float32] = boxes + vel * dt[:, None]
+    return pred
 
 
 class ByteTracker:
@@ -130,15 +152,13 @@ class ByteTracker:
             if len(det_idx) == 0:
                 continue
             cand = [self.tracks[i] for i in unmatched_tracks]
-            pred = np.array([tr.predict(t) for tr in cand], dtype=np.float32).reshape(-1, 4)
+            pred = _predict_all(cand, t)
             iou = box_iou(pred, dets.xyxy[det_idx])
             pairs, free_rows, free_cols = self._associate(cand, dets.class_id[det_idx], iou)
             matched_dets = [int(det_idx[c]) for _, c in pairs]
-            for r, c in pairs:
-                tr = cand[r]
-                d = int(det_idx[c])
-                changed = tr.class_id != int(dets.class_id[d])
-                self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t, keep_velocity=changed)
+            matched_tracks = [cand[r] for r, _ in pairs]
+            self._apply_all(matched_tracks, dets, matched_dets, t)
+            for tr, d in zip(matched_tracks, matched_dets, strict=True):
                 tr.class_id = int(dets.class_id[d])
                 if tr.confirmed:
                     ids[d] = tr.track_id
@@ -210,6 +230,44 @@ class ByteTracker:
     @staticmethod
     def _foot(box: NDArray[np.float32], t: float) -> tuple[float, float, float]:
         return (t, float(box[0] + box[2]) / 2, float(box[3]))
+
+    def _apply_all(self, tracks: list[Track], dets: Detections, rows: list[int], t: float) -> None:
+        """:meth:`_apply` of box ``dets[rows[j]]`` to ``tracks[j]`` for every j, at once.
+
+        The velocities of all matched tracks are one numpy expression (the per-track
+        arithmetic, float32 as there: same values); other dtypes go track by track.
+        """
+        if not tracks:
+            return
+        new = dets.xyxy[rows]
+        old = np.array([tr.box for tr in tracks])
+        old_v = np.array([tr.velocity for tr in tracks])
+        if not (new.dtype == old.dtype == old_v.dtype == np.float32) or old.shape != new.shape:
+            for tr, d in zip(tracks, rows, strict=True):
+                changed = tr.class_id != int(dets.class_id[d])
+                self._apply(tr, dets.xyxy[d], float(dets.confidence[d]), t, keep_velocity=changed)
+            return
+        p = self.params
+        classes = dets.class_id[rows].tolist()
+        scores = dets.confidence[rows].tolist()
+        dts = [t - tr.last_t for tr in tracks]
+        dt32 = np.array(dts, dtype=np.float32)  # as numpy rounds a Python float for float32
+        with np.errstate(divide="ignore", invalid="ignore"):  # dt <= 0: rows not used
+            v = (new - old) / dt32[:, None]
+        vel = (p.velocity_smoothing * old_v + (1 - p.velocity_smoothing) * v).astype(np.float32)
+        sums_x = (new[:, 0] + new[:, 2]).tolist()  # as _foot: float32 sum, halved as a float
+        bottoms = new[:, 3].tolist()
+        for j, tr in enumerate(tracks):
+            if dts[j] > 0 and tr.class_id == classes[j]:
+                tr.velocity = vel[j].copy()
+            tr.box = new[j].copy()
+            tr.score = float(scores[j])
+            tr.last_t = t
+            tr.hits += 1
+            tr.confirmed = tr.confirmed or tr.hits >= p.min_hits
+            tr.history.append((t, float(sums_x[j]) / 2, float(bottoms[j])))
+            while tr.history and t - tr.history[0][0] > p.history_s:
+                tr.history.pop(0)
 
     def _apply(
         self,
