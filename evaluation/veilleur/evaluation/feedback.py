@@ -164,6 +164,9 @@ class FieldAlert:
     reviewed_utc: str | None = None
     reviewer: str | None = None
     comments: tuple[str, ...] = ()
+    classes: tuple[str | None, ...] = ()
+    """Class of each box as the engine detected it (alerts journaled since the runtime records
+    it); empty for older alerts."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,10 @@ def join_alerts(site: str, entries: Iterable[Mapping[str, Any]]) -> JoinResult:
                 model_sha256=str(a.get("model_sha256") or "inconnu"),
                 config_version=str(a.get("config_version") or "inconnue"),
                 boxes=_boxes(a.get("boxes")),
+                classes=tuple(
+                    c if isinstance(c, str) and c in CLASSES else None
+                    for c in (a.get("classes") or ())
+                ),
                 snapshot_path=None if snap is None else str(snap.get("path")),
                 snapshot_sha256=None if snap is None else str(snap.get("sha256")),
                 status=(_status(review.get("qualification")) or "unreviewed")
@@ -638,15 +645,18 @@ def coco_document(samples: Sequence[tuple[HardNegative, int, int]]) -> dict[str,
                 "expires_utc": s.expires_utc,
             }
         )
-        for box in a.boxes:
+        for k, box in enumerate(a.boxes):
             bbox = pixel_box(box, width, height)
             if bbox is None:
                 continue
+            # the class the engine tracked for this box when the alert records it, else the
+            # event's usual class
+            recorded = a.classes[k] if k < len(a.classes) else None
             annotations.append(
                 {
                     "id": len(annotations) + 1,
                     "image_id": i,
-                    "category_id": cat_id[s.predicted_class],
+                    "category_id": cat_id[recorded or s.predicted_class],
                     "bbox": bbox,
                     "area": round(bbox[2] * bbox[3], 2),
                     "iscrowd": 0,

@@ -22,11 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from veilleur.runtime import ENGINE_VERSION
-from veilleur.runtime.analytics.base import NO_CUES, SceneCues
+from veilleur.runtime.analytics.base import NO_CUES, SceneCues, box_tuple
 from veilleur.runtime.analytics.rules import BuildContext, RuleSet, static_cue_s
 from veilleur.runtime.config import CameraConfig, SiteConfig, resolve_path
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.detections import Detections
+from veilleur.runtime.core.taxonomy import CLASSES
 from veilleur.runtime.evidence.render import ZoneShape
 from veilleur.runtime.evidence.snapshots import SnapshotStore
 from veilleur.runtime.ingest.video import Frame, read_file
@@ -281,6 +282,14 @@ class Engine:
         norm = tracked.scaled(1.0 / frame.width, 1.0 / frame.height)
         hits = rules.update(norm, frame.t, cues, now)
         self.timings["rules"] += time.perf_counter() - t2
+        if not hits:
+            return []
+        # the class of each alert box: the rules' boxes are rows of ``norm`` (box_tuple)
+        class_of = {
+            box_tuple(norm, i): CLASSES[int(c)]
+            for i, c in enumerate(norm.class_id)
+            if 0 <= c < len(CLASSES)
+        }
         return [
             Alert(
                 camera_id=cam.camera.id,
@@ -297,6 +306,7 @@ class Engine:
                 model_sha256=self.model_sha256,
                 engine_version=ENGINE_VERSION,
                 severity=rules.severity(hit.rule_id),
+                classes=tuple(class_of.get(b) for b in hit.boxes),
             )
             for hit in hits
         ]

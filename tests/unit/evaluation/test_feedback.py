@@ -310,3 +310,17 @@ def test_coco_and_source_documents_carry_boxes_tags_and_expiry() -> None:
     }
     with pytest.raises(FeedbackError, match="aucun échantillon"):
         source_document([], now=now, licence="interne")
+
+
+@pytest.mark.req("EX-065")
+def test_recorded_box_classes_win_over_the_event_class() -> None:
+    recorded = alert(1, "2026-06-10T10:00:00Z", event="franchissement",
+                     boxes=[[0.5, 0.25, 0.75, 0.75], [0.1, 0.1, 0.3, 0.3]])  # fmt: skip
+    recorded["classes"] = ["vehicle", None]  # a class per box; None: not detected as a class
+    entries = [recorded, review(2, 1, "faux_positif")]
+    sel = select_hard_negatives(join_alerts("site-a", entries).alerts, [],
+                                now=datetime(2026, 6, 12, tzinfo=UTC), retention_days=30,
+                                tz=PARIS, check=lambda a: "ok")  # fmt: skip
+    coco = coco_document([(s, 200, 100) for s in sel.samples])
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    assert [cats[a["category_id"]] for a in coco["annotations"]] == ["vehicle", "person"]

@@ -91,3 +91,22 @@ def test_run_time_switches_survive_a_configuration_change(tmp_path: Path):
     engine.set_camera_enabled("cam-a", False, "chef")
     engine.apply_config(site(min_duration_s=2.0), "chef")
     assert engine.cameras["cam-a"].enabled is False
+
+
+@pytest.mark.req("EX-065", "EX-104")
+def test_each_alert_box_carries_the_class_it_was_detected_as(tmp_path: Path):
+    class PersonAndBag:
+        def detect_batch(self, frames: list[Any]) -> list[Detections]:
+            return [
+                Detections.from_arrays([[150, 20, 170, 90], [120, 60, 135, 80]], [0.9, 0.8], [0, 3])
+                for _ in frames
+            ]
+
+    journal = Journal(tmp_path / "j.db")
+    engine = Engine(site(), PersonAndBag(), "0" * 64, journal=journal)
+    alerts = []
+    for i in range(10):
+        alerts += engine.process_batch([("cam-a", frame(i))])
+    assert alerts and all(a.classes == ("person",) for a in alerts)  # the bag is outside z
+    entry = journal.list("alert")[0]
+    assert entry["classes"] == ["person"] and len(entry["boxes"]) == 1

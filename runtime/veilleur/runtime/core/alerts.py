@@ -28,6 +28,9 @@ class Alert:
     model_sha256: str
     engine_version: str
     severity: str = "medium"
+    classes: tuple[str | None, ...] = ()
+    """Taxonomy class of each of ``boxes`` as detected at alert time; ``None`` for an object
+    the detector has no class for (a static-object cue) or a box from an earlier frame."""
     utc: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -41,4 +44,5 @@ class Alert:
         d["label_fr"] = self.label_fr
         d["track_ids"] = list(self.track_ids)
         d["boxes"] = [list(b) for b in self.boxes]
+        d["classes"] = list(self.classes)
         return d

@@ -60,6 +60,7 @@ class AlertOut(BaseModel):
     confidence: float
     track_ids: list[int]
     boxes: list[list[float]]
+    classes: list[str | None] = []
     zone: str | None
     config_version: str
     model_sha256: str
