@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +37,10 @@ from torch import nn
 from veilleur.training.config import TrainParams
 from veilleur.training.datamodule import Batch, DetectionDataModule
 from veilleur.training.fit import (
-    TrainingInputError,
-    is_out_of_memory,
     last_checkpoint_path,
     load_initial_weights,
     make_trainer,
-    out_of_memory_error,
+    run_fit,
 )
 from veilleur.training.nets import PRESETS
 from veilleur.training.nets.backbone import CSPBackbone, FPNLite, scaled_channels
@@ -192,18 +189,8 @@ def fit_density(
     module = DensityModule(params.model_dump(mode="json"), provenance)
     if params.init_weights and resume is None:
         load_initial_weights(module.net, Path(params.init_weights))
-    start = time.perf_counter()
     datamodule = DetectionDataModule(data_dir, params, classes)
-    try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
-    except (torch.OutOfMemoryError, RuntimeError) as exc:
-        if not is_out_of_memory(exc):
-            raise
-        raise TrainingInputError(out_of_memory_error(params, trainer, exc)) from None
-    duration = time.perf_counter() - start
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    trainer.save_checkpoint(checkpoint, weights_only=True)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    duration, metrics = run_fit(trainer, module, datamodule, params, checkpoint, resume)
     n_train = len(datamodule.train_set) if datamodule.train_set is not None else 0
     n_val = len(datamodule.val_set) if datamodule.val_set is not None else 0
     return DensityFitResult(

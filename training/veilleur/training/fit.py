@@ -326,6 +326,33 @@ class FitResult:
     init_weights: dict[str, Any] | None = field(default=None)
 
 
+def run_fit(
+    trainer: L.Trainer,
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    params: TrainParams,
+    checkpoint: Path,
+    resume: Path | None,
+) -> tuple[float, dict[str, float]]:
+    """``trainer.fit`` (resumed from ``resume`` when given), an out-of-memory turned into a
+    message that says what to lower, then the weights saved to ``checkpoint``.
+
+    Returns:
+        The fit's duration in seconds and the trainer's last metrics.
+    """
+    start = time.perf_counter()
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise TrainingInputError(out_of_memory_error(params, trainer, exc)) from None
+    duration = time.perf_counter() - start
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    trainer.save_checkpoint(checkpoint, weights_only=True)
+    return duration, {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
 def fit(
     params: TrainParams,
     data_dir: Path,
@@ -349,17 +376,7 @@ def fit(
         init = load_initial_weights(module.net, Path(params.init_weights))
     last = last_checkpoint_path(checkpoint)
     trainer = make_trainer(params, checkpoint.parent, callbacks, last)
-    start = time.perf_counter()
-    try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
-    except (torch.OutOfMemoryError, RuntimeError) as exc:
-        if not is_out_of_memory(exc):
-            raise
-        raise TrainingInputError(out_of_memory_error(params, trainer, exc)) from None
-    duration = time.perf_counter() - start
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    trainer.save_checkpoint(checkpoint, weights_only=True)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    duration, metrics = run_fit(trainer, module, datamodule, params, checkpoint, resume)
     assert datamodule.train_set is not None and datamodule.val_set is not None
     return FitResult(
         checkpoint=checkpoint,
