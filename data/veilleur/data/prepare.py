@@ -38,6 +38,7 @@ import cv2
 from pydantic import BaseModel, Field
 
 from veilleur.data.curation import CURATION_NAME, CurateParams, CurationError, curate_prepared
+from veilleur.data.slices import clip_slices
 from veilleur.data.splits import SPLITS, SplitClip, SplitFractions, SplitName, Splits, split_clips
 from veilleur.runtime.core.taxonomy import CLASSES, coco_categories
 
@@ -395,6 +396,7 @@ def prepare_dataset(
                 clip_id=c.clip_id,
                 scenario=str(c.metadata.get("scenario", "unknown")),
                 negative=bool(c.metadata.get("negative", False)),
+                slices=clip_slices(c.metadata),
             )
             for c in bundle.clips
         ],

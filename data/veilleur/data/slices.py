@@ -165,6 +165,16 @@ def slice_values(
     return {c.key: c.value_of(metadata, person_heights_px) for c in criteria}
 
 
+CLIP_CRITERIA: Final[tuple[str, ...]] = ("lighting", "weather", "camera_height", "density")
+"""The criteria a clip has a single value of (person size varies from frame to frame)."""
+
+
+def clip_slices(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """A clip's ``"criterion=value"`` slice labels, for the splitter to cover every value."""
+    values = slice_values(metadata, (), [CRITERIA_BY_KEY[k] for k in CLIP_CRITERIA])
+    return tuple(f"{k}={v}" for k, v in values.items() if v is not None)
+
+
 def scene_of(record: Mapping[str, Any]) -> str | None:
     """The scene (site and camera) of a ``splits.json`` clip record, when its provenance or
     metadata names one: ``"<source>:<site>/<camera>"``; ``None`` otherwise (synthetic clips,

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -80,6 +80,10 @@ class SplitClip:
     negative: bool
     group: str | None = None
     """The scene (site/camera) of the clip; ``None``: the clip is its own group."""
+    slices: tuple[str, ...] = ()
+    """Clip-level slice values (``"weather=rain"``, ``"lighting=night"`` …): every value held
+    by at least three clips is brought into train and test when splitting by clip (scenes,
+    when grouped, are not swapped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +225,64 @@ def split_clips(clips: Sequence[SplitClip], fractions: SplitFractions, seed: int
             local[best] += 1
             remaining -= 1
 
+    notes.extend(_cover_slices(assigned, {c.clip_id: c for c in clips}))
     return Splits(
         train=tuple(sorted(assigned["train"])),
         val=tuple(sorted(assigned["val"])),
         test=tuple(sorted(assigned["test"])),
         notes=tuple(notes),
     )
+
+
+def _cover_slices(
+    assigned: dict[SplitName, list[str]], clips: Mapping[str, SplitClip]
+) -> list[str]:
+    """Bring every slice value held by at least three clips into train and into test.
+
+    A missing value is brought in by swapping one of its clips, taken from a split holding
+    two or more of them, with a clip of the same ``(scenario, negative)`` stratum in the
+    lacking split, chosen so that no value loses its last clip there; split sizes and the
+    scenario balance are unchanged. Values that cannot be brought in are returned as notes.
+    """
+    notes: list[str] = []
+    values = Counter(v for c in clips.values() for v in c.slices)
+
+    def count(split: SplitName, value: str) -> int:
+        return sum(value in clips[c].slices for c in assigned[split])
+
+    for value in sorted(v for v, n in values.items() if n >= len(SPLITS)):
+        for lacking in ("test", "train"):
+            if count(lacking, value):
+                continue
+            swap = None
+            for donor in SPLITS:
+                if donor == lacking or count(donor, value) < 2:
+                    continue
+                for give in sorted(c for c in assigned[donor] if value in clips[c].slices):
+                    stratum = (clips[give].scenario, clips[give].negative)
+                    for take in sorted(assigned[lacking]):
+                        other = clips[take]
+                        if (other.scenario, other.negative) != stratum:
+                            continue
+                        if any(count(lacking, v) == 1 for v in other.slices if v not in
+                               clips[give].slices):  # fmt: skip
+                            continue
+                        swap = (donor, give, take)
+                        break
+                    if swap:
+                        break
+                if swap:
+                    break
+            if swap is None:
+                notes.append(
+                    f"slice {value} ({values[value]} clips) has no clip in {lacking}: no clip "
+                    "of the same scenario could be swapped; add clips with it"
+                )
+                continue
+            donor, give, take = swap
+            assigned[donor][assigned[donor].index(give)] = take
+            assigned[lacking][assigned[lacking].index(take)] = give
+    return notes
 
 
 def _stratum(members: Sequence[SplitClip]) -> tuple[str, bool]:

@@ -236,3 +236,36 @@ def test_fewer_than_three_scenes_is_refused_with_the_fix() -> None:
     clips = scenes(2, 4, ["franchissement"])
     with pytest.raises(SplitError, match=r"at least 3 scenes .* got 2: \['site/cam-00', "):
         split_clips(clips, SplitFractions(), seed=0)
+
+
+@pytest.mark.req("EX-086", "EX-087")
+def test_every_slice_held_by_three_clips_reaches_train_and_test() -> None:
+    # 12 clips of one scenario; rain on 3 of them. Without the slices, the seed puts no rain
+    # clip in test (checked); with them, one is swapped in, sizes unchanged.
+    rain = {"c00", "c05", "c08"}
+    plain = [SplitClip(f"c{i:02d}", "intrusion", False) for i in range(12)]
+    before = split_clips(plain, SplitFractions(), seed=1)
+    assert not rain & set(before.test)
+    clips = [
+        SplitClip(c.clip_id, c.scenario, c.negative,
+                  slices=("weather=rain",) if c.clip_id in rain else ("weather=clear",))
+        for c in plain
+    ]  # fmt: skip
+    after = split_clips(clips, SplitFractions(), seed=1)
+    assert rain & set(after.test) and rain & set(after.train)
+    assert [len(after.of(s)) for s in SPLITS] == [len(before.of(s)) for s in SPLITS]
+    assert after.notes == ()
+
+
+@pytest.mark.req("EX-086")
+def test_a_slice_that_cannot_be_swapped_in_is_noted() -> None:
+    # fog is only on clips of a scenario no test clip shares: it cannot reach test by a swap
+    clips = [SplitClip(f"a{i}", "intrusion", False) for i in range(6)] + [
+        SplitClip(f"n{i}", "normal", True, slices=("weather=fog",)) for i in range(3)
+    ]
+    splits = split_clips(clips, SplitFractions(), seed=0)
+    assert not any(c.startswith("n") for c in splits.test)
+    assert splits.notes == (
+        "slice weather=fog (3 clips) has no clip in test: no clip of the same scenario could "
+        "be swapped; add clips with it",
+    )

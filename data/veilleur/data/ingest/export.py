@@ -53,7 +53,7 @@ from veilleur.data.prepare import (
     _clean,
     _Writer,
 )
-from veilleur.data.slices import scene_of
+from veilleur.data.slices import clip_slices, scene_of
 from veilleur.data.splits import SPLITS, SplitClip, SplitError, Splits, split_clips
 from veilleur.runtime.core.taxonomy import CLASS_IDS, CLASSES, coco_categories
 
@@ -266,6 +266,7 @@ def export_prepared(
                     or "none",
                     negative=not events.get(clip),
                     group=scenes[clip] if by_scene else None,
+                    slices=clip_slices(_clip_record(clips[clip])["metadata"]),
                 )
                 for clip in sorted(clips)
             ],
