@@ -9,7 +9,7 @@ with a confirmed track id), for the tracking metrics.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ from veilleur.runtime.config import load_site_config
 from veilleur.runtime.core.alerts import Alert
 from veilleur.runtime.core.detections import Detections
 from veilleur.runtime.detect.onnx import OnnxDetector
-from veilleur.runtime.engine import Engine, camera_source
-from veilleur.runtime.ingest.video import Frame, read_file
+from veilleur.runtime.engine import Engine, camera_source, replay
+from veilleur.runtime.ingest.video import Frame
 from veilleur.runtime.journal.repository import Journal
 
 log = logging.getLogger(__name__)
@@ -68,33 +68,15 @@ def _track_record(frame: Frame, tracked: Detections) -> dict[str, Any]:
 def replay_with_tracks(
     engine: Engine, clip: Path | str, camera_id: str, batch_size: int = REPLAY_BATCH
 ) -> tuple[list[Alert], list[dict[str, Any]]]:
-    """:func:`veilleur.runtime.engine.replay`, also returning the tracks of every frame.
-
-    The same engine calls as ``replay`` (``Engine.process_batch`` is ``detect`` then
-    ``process_detections``, here given one frame at a time so that the tracker's output,
-    ``CameraAnalysis.last_detections``, can be read after each frame): same detector batches,
-    same tracker and rule updates, same alerts.
-    """
-    camera = engine.config.camera(camera_id)
-    alerts: list[Alert] = []
+    """:func:`veilleur.runtime.engine.replay`, also returning the tracks of every frame."""
     tracks: list[dict[str, Any]] = []
-
-    def run(batch: list[tuple[str, Frame]]) -> None:
-        for item in engine.detect(batch):
-            analysis = engine.cameras[camera_id]
-            before = analysis.frames
-            alerts.extend(engine.process_detections([item]))
-            if analysis.frames > before:
-                tracks.append(_track_record(item[1], analysis.last_detections))
-
-    batch: list[tuple[str, Frame]] = []
-    frames: Iterable[Frame] = read_file(clip, camera.analysis_fps)
-    for frame in frames:
-        batch.append((camera_id, frame))
-        if len(batch) >= batch_size:
-            run(batch)
-            batch = []
-    run(batch)
+    alerts = replay(
+        engine,
+        clip,
+        camera_id,
+        batch_size,
+        on_frame=lambda frame, tracked: tracks.append(_track_record(frame, tracked)),
+    )
     return alerts, tracks
 
 

@@ -466,16 +466,34 @@ def replay(
     clip: Path | str,
     camera_id: str,
     batch_size: int = 4,
+    on_frame: Callable[[Frame, Detections], None] | None = None,
 ) -> list[Alert]:
-    """Run a recorded clip through ``engine`` as camera ``camera_id`` (EX-037)."""
+    """Run a recorded clip through ``engine`` as camera ``camera_id`` (EX-037).
+
+    ``on_frame``, when given, is called after each analysed frame with the tracker's output
+    for it (evaluation's tracking metrics); detection stays batched, the frames of a batch are
+    then analysed one by one, which gives the same alerts as :meth:`Engine.process_batch`.
+    """
     camera = engine.config.camera(camera_id)
     alerts: list[Alert] = []
+
+    def run(batch: list[tuple[str, Frame]]) -> None:
+        if on_frame is None:
+            alerts.extend(engine.process_batch(batch))
+            return
+        for item in engine.detect(batch):
+            analysis = engine.cameras[camera_id]
+            before = analysis.frames
+            alerts.extend(engine.process_detections([item]))
+            if analysis.frames > before:
+                on_frame(item[1], analysis.last_detections)
+
     batch: list[tuple[str, Frame]] = []
     frames: Iterable[Frame] = read_file(clip, camera.analysis_fps)
     for frame in frames:
         batch.append((camera_id, frame))
         if len(batch) >= batch_size:
-            alerts.extend(engine.process_batch(batch))
+            run(batch)
             batch = []
-    alerts.extend(engine.process_batch(batch))
+    run(batch)
     return alerts
